@@ -1,0 +1,489 @@
+#!/usr/bin/env python3
+"""Build (or --check) the videobus wire test vectors.
+
+    python3 proto/vectors/generate.py           write proto/vectors/NAME.json
+    python3 proto/vectors/generate.py --check   verify the committed files
+
+--check regenerates every vector in memory and fails if a committed file
+differs (or is missing, or is not generated), decodes every file with the
+reference decoder and fails if the result differs from the file's stated
+meaning, re-encodes the frames of every error-free vector to confirm its
+"canonical" flag, and validates files, headers and handshake bodies against
+proto/schemas/ when the jsonschema module is available.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import zlib
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PROTO = HERE.parent
+sys.dont_write_bytecode = True  # keep proto/reference free of __pycache__
+sys.path.insert(0, str(PROTO / "reference"))
+
+import videobus_wire as w  # noqa: E402
+
+TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+DEFAULT_LIMITS = {k: v for k, v in w.DEFAULT_LIMITS.items()}
+
+
+def js(value) -> bytes:
+    """Compact JSON body (the convention used by every vector body)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def raw(header_text: str) -> bytes:
+    return header_text.encode("utf-8")
+
+
+def frame_meaning(header: dict, body: bytes | None, compressed: bool, body_size: int) -> dict:
+    f = {"header": header, "compressed": compressed, "body_size": body_size}
+    if body is not None:
+        f["body_text"] = body.decode("utf-8")
+    return f
+
+
+def err(stage: str, reason: str, frame_index: int = 0) -> dict:
+    return {"stage": stage, "reason": reason, "code": w.REASON_CODES[reason],
+            "frame_index": frame_index}
+
+
+class Vec:
+    def __init__(self, name, description, data, frames, error=None, limits=None,
+                 canonical=None):
+        self.name, self.description, self.data = name, description, data
+        self.frames, self.error, self.limits = frames, error, limits
+        self.canonical = canonical
+
+    def to_json(self) -> dict:
+        d = {"name": self.name, "description": self.description}
+        if self.limits:
+            d["limits"] = self.limits
+        d["hex"] = self.data.hex()
+        d["canonical"] = self.canonical
+        d["frames"] = self.frames
+        d["error"] = self.error
+        return d
+
+
+def encoded(header: dict, body: bytes, expect_compressed: bool, **kw):
+    """Encode with the reference encoder; return (bytes, frame meaning)."""
+    data = w.encode_frame(header, body, **kw)
+    compressed = bool(data[5] & w.FLAG_COMPRESSED)
+    assert compressed == expect_compressed, (header, compressed)
+    return data, frame_meaning(header, body, compressed, len(body))
+
+
+def canonical_encoding(frames: list) -> bytes | None:
+    """Encode `frames` (vector meaning) with default settings; None if not encodable."""
+    out = b""
+    for f in frames:
+        if "body_text" not in f:
+            return None
+        try:
+            out += w.encode_frame(f["header"], f["body_text"].encode("utf-8"))
+        except ValueError:
+            return None
+    return out
+
+
+# ---------------------------------------------------------------- bodies
+
+def analysis_body() -> bytes:
+    """About 6 KB of repetitive JSON (compresses well)."""
+    labels = ["person", "car", "dog", "logo", "text"]
+    segments = []
+    i = 0
+    while True:
+        segments.append({"index": i, "start_ms": i * 2000, "end_ms": i * 2000 + 2000,
+                         "label": labels[i % 5], "confidence_pct": 90 + i % 7})
+        body = js({"video_id": "test_001", "status": "analyzed", "segments": segments})
+        if len(body) >= 6000:
+            return body
+        i += 1
+
+
+def listing_body() -> bytes:
+    """About 5 KB of repetitive JSON for a compressed response."""
+    items = [{"video_id": f"test_{i:03d}", "status": "analyzed", "duration_ms": 12500 + i * 10,
+              "tags": ["demo", "batch-7"]} for i in range(60)]
+    return js({"items": items, "next_cursor": None})
+
+
+def random_text_body() -> bytes:
+    """>= 4096 bytes of JSON holding a seeded random string drawn from as many
+    distinct UTF-8 byte values as JSON text allows. Still about 2% compressible:
+    no valid UTF-8 JSON text of this size escapes deflate's Huffman coding."""
+    r = random.Random(20240601)
+    ascii_chars = [chr(c) for c in range(0x20, 0x7F) if chr(c) not in '"\\']
+    chars, size = [], 0
+    while size < 4200:
+        t = r.choice([1] * 93 + [2] * 30 + [3] * 16 + [4] * 5)
+        if t == 1:
+            ch = r.choice(ascii_chars)
+        elif t == 2:
+            ch = chr(r.randrange(0x80, 0x800))
+        elif t == 3:
+            c = r.randrange(0x800, 0x10000 - 0x800)
+            ch = chr(c + 0x800 if c >= 0xD800 else c)  # skip surrogates
+        else:
+            ch = chr(r.randrange(0x10000, 0x110000))
+        chars.append(ch)
+        size += len(ch.encode("utf-8"))
+    return js({"video_id": "test_001", "blob": "".join(chars)})
+
+
+def hello_body() -> bytes:
+    return js({"versions": [1],
+               "node": {"service": "ingest", "instance": "ingest-1", "version": "0.1.0"},
+               "token": "s3cret", "codecs": ["deflate"], "limits": DEFAULT_LIMITS})
+
+
+def welcome_body() -> bytes:
+    return js({"version": 1,
+               "node": {"service": "analysis-store", "instance": "analysis-store-1",
+                        "version": "0.1.0"},
+               "codecs": ["deflate"], "limits": DEFAULT_LIMITS})
+
+
+# ---------------------------------------------------------------- vectors
+
+def build() -> list[Vec]:
+    V = []
+
+    def valid(name, description, parts, canonical=True, limits=None):
+        data = b"".join(p[0] for p in parts)
+        V.append(Vec(name, description, data, [p[1] for p in parts], None, limits, canonical))
+
+    def invalid(name, description, data, frames, error, limits=None):
+        V.append(Vec(name, description, data, frames, error, limits, False))
+
+    req_plain_h = {"kind": "request", "id": 1, "service": "analysis-store", "method": "get",
+                   "timeout_ms": 5000, "trace": TRACE}
+    req_plain_b = js({"video_id": "test_001"})
+    req_plain = encoded(req_plain_h, req_plain_b, False)
+    ping_h = {"kind": "ping", "id": 7}
+
+    # ---- valid, canonical
+    valid("request-plain", "request analysis-store.get with deadline and trace, small JSON body, uncompressed",
+          [req_plain])
+    valid("request-idempotent-unicode",
+          "request with idempotency_key; a header string with an escaped quote, newline and control character; non-ASCII body",
+          [encoded({"kind": "request", "id": 2, "service": "ingest", "method": "register-video",
+                    "timeout_ms": 30000, "idempotency_key": "upload \"clip\"\nretry\u001f-7 café",
+                    "trace": TRACE},
+                   js({"title": "Café — 東京 🎬", "note": "naïve \"quoted\"\nline 2",
+                       "uploader": "user_7"}), False)])
+    valid("request-empty-body", "request with an empty (0-byte) body",
+          [encoded({"kind": "request", "id": 3, "service": "analysis-store", "method": "list"},
+                   b"", False)])
+    valid("request-compressed", "request with a ~6 KB repetitive JSON body, deflate-compressed (zlib level 1)",
+          [encoded({"kind": "request", "id": 4, "service": "analysis-store", "method": "put",
+                    "timeout_ms": 10000, "idempotency_key": "put-test_001-v1", "trace": TRACE},
+                   analysis_body(), True)])
+    valid("response-ok", "successful response to request 1 with a JSON body",
+          [encoded({"kind": "response", "id": 1},
+                   js({"video_id": "test_001", "status": "analyzed", "duration_ms": 12500}), False)])
+    valid("response-ok-compressed", "successful response with a ~5 KB JSON body, compressed",
+          [encoded({"kind": "response", "id": 3, "trace": TRACE}, listing_body(), True)])
+    valid("response-error", "failed response: not-found, not retryable, empty body",
+          [encoded({"kind": "response", "id": 2,
+                    "error": {"code": "not-found", "message": "video test_404 not found",
+                              "retryable": False}}, b"", False)])
+    valid("event", "event asset.created delivered to a subscriber, with event_id, source and trace",
+          [encoded({"kind": "event", "id": 11, "trace": TRACE, "topic": "asset.created",
+                    "event_id": "01HZX3Q7K9T2M4N6P8R0S2V4W6", "source": "ingest"},
+                   js({"asset_id": "asset_42", "video_id": "test_001", "uploaded_by": "user_7"}),
+                   False)])
+    valid("event-ack", "acknowledgement of event frame 11",
+          [encoded({"kind": "event-ack", "id": 11}, b"", False)])
+    valid("event-nack", "refusal of event frame 12: unavailable, retryable (redelivery wanted)",
+          [encoded({"kind": "event-ack", "id": 12,
+                    "error": {"code": "unavailable", "message": "database is restarting",
+                              "retryable": True}}, b"", False)])
+    valid("ping", "keep-alive ping id 7", [encoded(ping_h, b"", False)])
+    valid("pong", "pong echoing ping id 7", [encoded({"kind": "pong", "id": 7}, b"", False)])
+    valid("go-away", "sender is draining: no new requests on this connection",
+          [encoded({"kind": "go-away"}, b"", False)])
+    valid("error-unauthenticated", "connection-level error refusing a hello (bad token); the sender closes after it",
+          [encoded({"kind": "error", "error": {"code": "unauthenticated",
+                                               "message": "invalid token", "retryable": False}},
+                   b"", False)])
+    valid("hello", "handshake hello from ingest-1: versions [1], token, deflate, default limits",
+          [encoded({"kind": "hello"}, hello_body(), False)])
+    valid("welcome", "handshake welcome from analysis-store-1: version 1, deflate, default limits",
+          [encoded({"kind": "welcome"}, welcome_body(), False)])
+    valid("two-frames", "a request and a ping back to back in one stream",
+          [encoded({"kind": "request", "id": 5, "service": "analysis-store", "method": "get"},
+                   js({"video_id": "test_002"}), False),
+           encoded({"kind": "ping", "id": 6}, b"", False)])
+    rnd = random_text_body()
+    assert len(rnd) >= 4096 and len(w.deflate(rnd)) < len(rnd)
+    valid("request-large-random",
+          f"request with a {len(rnd)}-byte body of seeded random text: deflate gains only {len(rnd) - len(w.deflate(rnd))} bytes, still strictly smaller, so it is sent compressed",
+          [encoded({"kind": "request", "id": 8, "service": "ingest", "method": "put-blob"},
+                   rnd, True)])
+
+    # ---- valid, non-canonical
+    h = raw('{"kind":"request","id":9,"service":"analysis-store","method":"get","x_future":{"a":[1,2]}}')
+    b = js({"video_id": "test_001"})
+    valid("unknown-header-field", "request with an unknown header field x_future, which receivers ignore",
+          [(w.build_frame(h, b, 0, len(b)),
+            frame_meaning({"kind": "request", "id": 9, "service": "analysis-store",
+                           "method": "get", "x_future": {"a": [1, 2]}}, b, False, len(b)))],
+          canonical=False)
+    h = raw('{ "id": 10, "kind": "ping" }')
+    valid("header-noncanonical-order", "ping whose header has whitespace and fields out of canonical order: valid",
+          [(w.build_frame(h, b"", 0, 0), frame_meaning({"id": 10, "kind": "ping"}, b"", False, 0))],
+          canonical=False)
+    body = analysis_body()
+    z9 = zlib.compress(body, 9)
+    hh = {"kind": "request", "id": 4, "service": "analysis-store", "method": "put"}
+    valid("request-compressed-level9", "compressed with zlib level 9 instead of 1: any valid zlib stream is accepted",
+          [(w.build_frame(w.encode_header(hh), z9, 1, len(body)),
+            frame_meaning(hh, body, True, len(body)))],
+          canonical=False)
+    small = js({"video_id": "test_001"})
+    hh = {"kind": "request", "id": 12, "service": "analysis-store", "method": "get"}
+    valid("request-small-compressed", "a 23-byte body compressed although below the threshold and larger once compressed: not canonical, still valid",
+          [encoded(hh, small, True, compress=True)], canonical=False)
+
+    # ---- invalid: frame stage
+    p = w.encode_frame(ping_h, b"")
+    invalid("bad-version", "ping frame with version byte 2", p[:4] + b"\x02" + p[5:], [],
+            err("frame", "unsupported-version"))
+    invalid("frame-too-short", "frame_length 3 (< 8), decided from the 4 length bytes",
+            bytes.fromhex("00000003010000"), [], err("frame", "frame-too-short"))
+    invalid("frame-too-large", "frame_length 0x01000001 (16 MiB + 1): rejected from the 4 length bytes alone",
+            bytes.fromhex("01000001"), [], err("frame", "frame-too-large"))
+    hh = {"kind": "request", "id": 1, "service": "analysis-store", "method": "get", "timeout_ms": 5000}
+    hh["method"] = "get-" + "x" * (100 - len(w.encode_header(hh)) - 1)
+    assert len(w.encode_header(hh)) == 100
+    invalid("header-too-large", "valid 100-byte header with max_header_bytes lowered to 64",
+            w.encode_frame(hh, b""), [], err("frame", "header-too-large"),
+            limits={"max_header_bytes": 64})
+    hb = w.encode_header(ping_h)
+    invalid("header-overrun", f"header_length 40 but frame_length {8 + len(hb)} leaves only {len(hb)} bytes after the prefix",
+            w.build_frame(hb, b"", 0, 0)[:6] + (40).to_bytes(2, "big") + bytes(4) + hb,
+            [], err("frame", "header-overrun"))
+    invalid("unknown-flags", "ping with reserved flag bit 0x80 set", p[:5] + b"\x80" + p[6:], [],
+            err("frame", "unknown-flags"))
+    invalid("size-mismatch-plain", "uncompressed request whose body_size says 22 but 23 body bytes follow",
+            w.build_frame(w.encode_header(req_plain_h), req_plain_b, 0, 22), [],
+            err("frame", "size-mismatch"))
+    cut = req_plain[0][:40]
+    invalid("truncated", "the request-plain frame cut after 40 of its bytes", cut, [],
+            err("frame", "truncated"))
+    invalid("truncated-length", "stream ends after 2 bytes of the length field", b"\x00\x00", [],
+            err("frame", "truncated"))
+    invalid("truncated-second-frame", "a complete ping followed by a frame cut inside its prefix",
+            p + p[:9], [frame_meaning(ping_h, b"", False, 0)], err("frame", "truncated", 1))
+
+    def bad_header(name, description, text: bytes, body: bytes = b""):
+        invalid(name, description, w.build_frame(text, body, 0, len(body)), [],
+                err("frame", "header-malformed"))
+
+    bad_header("bad-json-header", 'header is the incomplete JSON {"kind":', raw('{"kind":'))
+    bad_header("header-not-object", "header is a JSON array", raw('["ping",1]'))
+    bad_header("header-wrong-type", 'ping whose id is the string "7"', raw('{"kind":"ping","id":"7"}'))
+    bad_header("header-id-float", "ping whose id is written 7.0 (integers take no fraction)",
+               raw('{"kind":"ping","id":7.0}'))
+    bad_header("header-id-negative", "ping whose id is -1", raw('{"kind":"ping","id":-1}'))
+    bad_header("header-id-too-big", "ping whose id is 2^53", raw('{"kind":"ping","id":9007199254740992}'))
+    bad_header("header-missing-method", "request without method",
+               raw('{"kind":"request","id":1,"service":"analysis-store"}'), js({}))
+    bad_header("header-missing-id", "response without id", raw('{"kind":"response"}'))
+    bad_header("header-unknown-kind", 'unknown kind "subscribe"', raw('{"kind":"subscribe","id":1}'))
+    bad_header("header-duplicate-key", "ping with the key id twice", raw('{"kind":"ping","id":1,"id":2}'))
+    bad_header("header-bad-utf8", "request whose service name contains the byte 0xff",
+               b'{"kind":"request","id":1,"service":"analysis\xffstore","method":"get"}')
+    bad_header("header-lone-surrogate", "ping with a trace holding the escaped lone surrogate \\ud800",
+               raw('{"kind":"ping","id":1,"trace":"\\ud800"}'))
+    bad_header("header-error-incomplete", "error frame whose error object lacks retryable",
+               raw('{"kind":"error","error":{"code":"internal","message":"boom"}}'))
+
+    # ---- invalid: body stage (the frame itself decodes; the body is refused)
+    big = js({"video_id": "test_001", "padding": "x" * 5000})
+    zbig = w.deflate(big)
+    hh = {"kind": "request", "id": 20, "service": "analysis-store", "method": "put"}
+    invalid("size-mismatch-compressed", f"compressed body declared 100 bytes that inflates to {len(big)}: refused after producing 101 bytes",
+            w.build_frame(w.encode_header(hh), zbig, 1, 100),
+            [frame_meaning(hh, None, True, 100)], err("body", "size-mismatch"))
+    zs = w.deflate(req_plain_b)
+    declared = 1_000_000
+    assert declared > 1032 * len(zs) + 64
+    hh = {"kind": "request", "id": 21, "service": "analysis-store", "method": "put"}
+    invalid("size-lie-impossible", f"{len(zs)} compressed bytes declared as {declared}: more than deflate can produce (1032*{len(zs)}+64), refused without inflating",
+            w.build_frame(w.encode_header(hh), zs, 1, declared),
+            [frame_meaning(hh, None, True, declared)], err("body", "size-mismatch"))
+    bomb = zlib.compress(bytes(16 * 1024 * 1024), 9)
+    hh = {"kind": "request", "id": 22, "service": "analysis-store", "method": "put"}
+    invalid("decompression-bomb", f"{len(bomb)} bytes of zlib inflating to 16 MiB of zeros, honestly declared 16777216, max_body_bytes 65536: refused without inflating",
+            w.build_frame(w.encode_header(hh), bomb, 1, 16777216),
+            [frame_meaning(hh, None, True, 16777216)], err("body", "body-too-large"),
+            limits={"max_body_bytes": 65536})
+    hh = {"kind": "request", "id": 23, "service": "analysis-store", "method": "put"}
+    invalid("decompression-bomb-lying", "the same bomb declared as 65536 bytes: refused once inflation produces byte 65537",
+            w.build_frame(w.encode_header(hh), bomb, 1, 65536),
+            [frame_meaning(hh, None, True, 65536)], err("body", "size-mismatch"),
+            limits={"max_body_bytes": 65536})
+    hh = {"kind": "request", "id": 24, "service": "analysis-store", "method": "put"}
+    invalid("body-too-large-plain", "uncompressed 23-byte body with max_body_bytes lowered to 16",
+            w.build_frame(w.encode_header(hh), req_plain_b, 0, len(req_plain_b)),
+            [frame_meaning(hh, None, False, len(req_plain_b))], err("body", "body-too-large"),
+            limits={"max_body_bytes": 16})
+    hh = {"kind": "request", "id": 25, "service": "analysis-store", "method": "get"}
+    invalid("corrupt-body", "compressed flag set on a body that is plain JSON, not zlib",
+            w.build_frame(w.encode_header(hh), req_plain_b, 1, 64),
+            [frame_meaning(hh, None, True, 64)], err("body", "corrupt-body"))
+    hh = {"kind": "request", "id": 26, "service": "analysis-store", "method": "put"}
+    invalid("corrupt-body-truncated-zlib", "compressed body missing the last 4 bytes of its zlib stream",
+            w.build_frame(w.encode_header(hh), zbig[:-4], 1, len(big)),
+            [frame_meaning(hh, None, True, len(big))], err("body", "corrupt-body"))
+    hh = {"kind": "request", "id": 27, "service": "analysis-store", "method": "put"}
+    invalid("corrupt-body-trailing-bytes", "a complete zlib stream followed by 2 extra bytes",
+            w.build_frame(w.encode_header(hh), zbig + b"\x00\x00", 1, len(big)),
+            [frame_meaning(hh, None, True, len(big))], err("body", "corrupt-body"))
+    hh = {"kind": "request", "id": 28, "service": "analysis-store", "method": "put"}
+    invalid("size-mismatch-short", f"compressed body declared {len(big) + 10} bytes that inflates to only {len(big)}",
+            w.build_frame(w.encode_header(hh), zbig, 1, len(big) + 10),
+            [frame_meaning(hh, None, True, len(big) + 10)], err("body", "size-mismatch"))
+
+    # Fill in canonical for valid vectors by construction check.
+    for v in V:
+        if v.error is None:
+            enc = canonical_encoding(v.frames)
+            actual = enc == v.data
+            assert actual == v.canonical, (v.name, actual)
+    names = [v.name for v in V]
+    assert len(names) == len(set(names))
+    return V
+
+
+def render(v: Vec) -> str:
+    return json.dumps(v.to_json(), indent=2, ensure_ascii=False) + "\n"
+
+
+# ---------------------------------------------------------------- check
+
+def meaning_of(frames, error) -> tuple[list, dict | None]:
+    out = []
+    for f in frames:
+        out.append(frame_meaning(f["header"], f["body"], f["compressed"], f["body_size"]))
+    return out, error
+
+
+def load_schemas():
+    try:
+        import jsonschema  # noqa: F401
+        from referencing import Registry, Resource
+    except ImportError:
+        return None
+    resources = []
+    schemas = {}
+    for path in sorted((PROTO / "schemas").glob("*.schema.json")):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        schemas[path.name] = doc
+        resources.append((doc["$id"], Resource.from_contents(doc)))
+    registry = Registry().with_resources(resources)
+    from jsonschema import Draft202012Validator
+    validators = {}
+    for name, doc in schemas.items():
+        Draft202012Validator.check_schema(doc)
+        validators[name] = Draft202012Validator(doc, registry=registry)
+    return validators
+
+
+def check(vectors: list[Vec]) -> int:
+    failures = []
+    passed = 0
+    validators = load_schemas()
+    if validators is None:
+        print("note: jsonschema not importable: schema validation skipped (pip install jsonschema)")
+    expected_files = {f"{v.name}.json": render(v) for v in vectors}
+    on_disk = {p.name for p in HERE.glob("*.json")}
+    for stray in sorted(on_disk - set(expected_files)):
+        failures.append(f"{stray}: not produced by generate.py (stale file?)")
+
+    codes = json.loads((PROTO / "schemas" / "error-codes.json").read_text(encoding="utf-8"))
+    code_names = [c["code"] for c in codes]
+    if len(code_names) != 13 or len(set(code_names)) != 13:
+        failures.append("schemas/error-codes.json: expected 13 distinct codes")
+    for reason, code in w.REASON_CODES.items():
+        if code not in code_names:
+            failures.append(f"reason {reason} maps to unknown code {code}")
+
+    for fname, text in sorted(expected_files.items()):
+        problems = []
+        path = HERE / fname
+        if not path.exists():
+            failures.append(f"{fname}: missing (run generate.py)")
+            continue
+        committed = path.read_text(encoding="utf-8")
+        if committed != text:
+            problems.append("differs from the generated content (run generate.py)")
+        doc = json.loads(committed)
+        if doc.get("name") + ".json" != fname:
+            problems.append("name does not match the file name")
+        data = bytes.fromhex(doc["hex"])
+        frames, error = w.decode_stream(data, doc.get("limits"))
+        got_frames, got_error = meaning_of(frames, error)
+        if got_frames != doc["frames"]:
+            problems.append(f"decoded frames differ: {json.dumps(got_frames, ensure_ascii=False)[:300]}")
+        if got_error != doc["error"]:
+            problems.append(f"decoded error differs: {got_error}")
+        if doc["error"] is None:
+            canon = canonical_encoding(doc["frames"]) == data
+            if canon != doc["canonical"]:
+                problems.append(f"canonical is {doc['canonical']} but re-encoding says {canon}")
+        elif doc["canonical"]:
+            problems.append("an invalid vector cannot be canonical")
+        if len(committed.encode("utf-8")) >= 100_000:
+            problems.append("file is 100 KB or more")
+        if validators is not None:
+            for e in validators["vector.schema.json"].iter_errors(doc):
+                problems.append(f"vector schema: {e.message}")
+            for f in doc["frames"]:
+                for e in validators["header.schema.json"].iter_errors(f["header"]):
+                    problems.append(f"header schema: {e.message}")
+                kind = f["header"]["kind"]
+                if kind in ("hello", "welcome") and "body_text" in f:
+                    body = json.loads(f["body_text"])
+                    for e in validators[f"{kind}.schema.json"].iter_errors(body):
+                        problems.append(f"{kind} schema: {e.message}")
+        if problems:
+            failures.extend(f"{fname}: {p}" for p in problems)
+        else:
+            passed += 1
+
+    # Codec self-test of the "strictly smaller" rule. Valid UTF-8 JSON of 4096+
+    # bytes always shrinks under deflate, so no vector can show it; binary can.
+    noise = random.Random(7).randbytes(8192)
+    if w.encode_frame({"kind": "request", "id": 1, "service": "s", "method": "m"}, noise)[5] != 0:
+        failures.append("self-test: incompressible 8192-byte body was sent compressed")
+
+    for f in failures:
+        print("FAIL", f)
+    print(f"proto vectors: {passed} passed, {len(vectors) - passed} failed")
+    return 1 if failures else 0
+
+
+def main(argv: list[str]) -> int:
+    vectors = build()
+    if argv[1:] == ["--check"]:
+        return check(vectors)
+    if argv[1:]:
+        print(__doc__)
+        return 2
+    for v in vectors:
+        (HERE / f"{v.name}.json").write_text(render(v), encoding="utf-8")
+    print(f"wrote {len(vectors)} vectors to {HERE}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
