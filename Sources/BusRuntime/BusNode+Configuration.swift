@@ -1,0 +1,51 @@
+import BusWire
+import NIOCore
+
+extension BusNode {
+    /// How a node identifies itself, listens, and treats its peers.
+    public struct Configuration: Sendable {
+        /// Service name, instance id and version announced in every handshake.
+        public var identity: NodeIdentity
+        /// Address to listen on. Loopback by default: exposing a node is a decision.
+        public var host: String
+        /// Port to listen on; 0 picks a free one (see ``BusNode/start()``).
+        public var port: Int
+        /// Shared secret peers must present in their hello; nil accepts any peer.
+        public var token: String?
+        /// What this node accepts from peers (announced in the handshake).
+        public var limits: WireLimits
+        /// When to compress outgoing bodies; nil never compresses and does not offer deflate.
+        public var compression: CompressionPolicy?
+        /// Requests in progress across all connections before new ones are answered `overloaded`.
+        public var maxInFlightPerNode: Int
+        /// How long establishing a connection (TCP and handshake) may take.
+        public var connectTimeout: TimeAmount
+        /// Deadline of a call made without one.
+        public var defaultCallTimeout: TimeAmount
+
+        public init(
+            identity: NodeIdentity,
+            host: String = "127.0.0.1",
+            port: Int = 0,
+            token: String? = nil,
+            limits: WireLimits = .default,
+            compression: CompressionPolicy? = CompressionPolicy(),
+            maxInFlightPerNode: Int = 10_000,
+            connectTimeout: TimeAmount = .seconds(2),
+            defaultCallTimeout: TimeAmount = .seconds(10)
+        ) {
+            self.identity = identity
+            self.host = host
+            self.port = port
+            self.token = token
+            self.limits = limits
+            self.compression = compression
+            self.maxInFlightPerNode = maxInFlightPerNode
+            self.connectTimeout = connectTimeout
+            self.defaultCallTimeout = defaultCallTimeout
+        }
+
+        /// The codecs this node can inflate, as offered in its handshake.
+        var codecs: [String] { compression == nil ? [] : [Codec.deflate] }
+    }
+}

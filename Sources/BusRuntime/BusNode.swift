@@ -1,0 +1,118 @@
+import BusWire
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// One node of the bus per process: it serves its service's methods to peers
+/// and opens connections to call other nodes.
+///
+/// Register methods, then ``start()``; ``shutdown()`` drains: peers are told
+/// to go away, work in flight finishes (within a grace period), then the
+/// listener and connections close.
+public final class BusNode: Sendable {
+    public let configuration: Configuration
+    public let group: any EventLoopGroup
+    private let ownsGroup: Bool
+    private let logger: Logger
+    private let state = NIOLockedValueBox(State())
+
+    private struct State {
+        var methods: [String: MethodHandler] = [:]
+        var core: NodeCore?
+        var listener: (any Channel)?
+    }
+
+    /// - Parameter group: event loops to run on; by default the node makes
+    ///   one thread per core and shuts it down with the node.
+    public init(configuration: Configuration, group: (any EventLoopGroup)? = nil, logger: Logger? = nil) {
+        self.configuration = configuration
+        self.group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        self.ownsGroup = group == nil
+        var logger = logger ?? Logger(label: "videobus.\(configuration.identity.service)")
+        logger[metadataKey: "instance"] = "\(configuration.identity.instance)"
+        self.logger = logger
+    }
+
+    /// Methods every node serves, whatever its service.
+    public static let systemMethods: Set<String> = ["ping", "echo", "info"]
+
+    /// Adds a method. Only before ``start()``; names in ``systemMethods`` are reserved.
+    public func register(_ method: String, _ handler: MethodHandler) {
+        precondition(!Self.systemMethods.contains(method), "\(method) is a system method")
+        state.withLockedValue {
+            precondition($0.core == nil, "register methods before starting the node")
+            $0.methods[method] = handler
+        }
+    }
+
+    /// Starts listening; returns the bound address (the real port when 0 was asked).
+    @discardableResult
+    public func start() async throws -> SocketAddress {
+        let core = state.withLockedValue { state -> NodeCore in
+            precondition(state.core == nil, "the node is already started")
+            var methods = state.methods
+            SystemMethods.install(into: &methods, configuration: configuration, node: self)
+            let core = NodeCore(configuration: configuration, methods: methods, logger: logger)
+            state.core = core
+            return core
+        }
+        let limits = configuration.limits
+        let listener = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let handler = ServerConnectionHandler(core: core, allocator: channel.allocator)
+                    try channel.pipeline.syncOperations.addHandlers([
+                        ByteToMessageHandler(FrameDecoder(limits: limits)),
+                        handler,
+                    ])
+                    let id = ObjectIdentifier(handler)
+                    channel.closeFuture.whenComplete { _ in core.connectionClosed(id) }
+                }
+            }
+            .bind(host: configuration.host, port: configuration.port)
+            .get()
+        state.withLockedValue { $0.listener = listener }
+        let address = listener.localAddress!
+        logger.info("serving \(configuration.identity.service)", metadata: ["address": "\(address)"])
+        return address
+    }
+
+    /// The address the node listens on, once started.
+    public var localAddress: SocketAddress? {
+        state.withLockedValue { $0.listener?.localAddress }
+    }
+
+    /// Requests being served right now, across all connections.
+    public var requestsInFlight: Int {
+        state.withLockedValue { $0.core?.requestsInFlight ?? 0 }
+    }
+
+    /// Opens a connection to another node.
+    public func connect(host: String, port: Int) async throws -> PeerConnection {
+        try await PeerConnection.connect(host: host, port: port, configuration: configuration, group: group)
+    }
+
+    /// Drains, then stops: new requests are refused with `unavailable`, peers
+    /// get go-away, requests in flight finish (or `grace` runs out), and the
+    /// node closes its listener and connections.
+    public func shutdown(grace: TimeAmount = .seconds(10)) async throws {
+        let (core, listener) = state.withLockedValue { ($0.core, $0.listener) }
+        if let core {
+            core.startDraining()
+            let deadline = NIODeadline.now() + grace
+            while core.requestsInFlight > 0, NIODeadline.now() < deadline {
+                try? await Task.sleep(for: .milliseconds(5))
+            }
+            if core.requestsInFlight > 0 {
+                logger.warning("stopping with requests still in flight", metadata: ["in-flight": "\(core.requestsInFlight)"])
+            }
+        }
+        try? await listener?.close()
+        core?.closeConnections()
+        if ownsGroup { try await group.shutdownGracefully() }
+    }
+}

@@ -1,0 +1,201 @@
+import BusWire
+import Foundation
+import NIOCore
+
+/// The connecting side of a connection: sends the hello, then carries calls,
+/// many at once, matching answers to calls by id in whatever order they come.
+final class ClientConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = Frame
+    typealias OutboundOut = ByteBuffer
+
+    private enum State {
+        case handshaking(hello: Hello, welcome: EventLoopPromise<Welcome>)
+        case ready(peerLimits: WireLimits)
+        /// The peer sent go-away: no new calls; outstanding ones still get answers.
+        case peerDraining
+        case closed(BusError)
+    }
+
+    private struct PendingCall {
+        var promise: EventLoopPromise<ByteBuffer>
+        var timeout: Scheduled<Void>
+    }
+
+    private var state: State
+    private var pending: [UInt64: PendingCall] = [:]
+    private var nextID: UInt64 = 1
+    private var outbox: FrameOutbox
+    private let inflater: BodyInflater
+    private let peerName: String
+    private var context: ChannelHandlerContext?
+
+    init(hello: Hello, welcome: EventLoopPromise<Welcome>, limits: WireLimits, compression: CompressionPolicy?, peerName: String, allocator: ByteBufferAllocator) {
+        self.state = .handshaking(hello: hello, welcome: welcome)
+        self.inflater = BodyInflater(limits: limits)
+        self.outbox = FrameOutbox(encoder: FrameEncoder(compression: nil), allocator: allocator)
+        self.compression = compression
+        self.peerName = peerName
+    }
+
+    private let compression: CompressionPolicy?
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { sendHello(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        sendHello(context: context)
+        context.fireChannelActive()
+    }
+
+    private var helloSent = false
+
+    private func sendHello(context: ChannelHandlerContext) {
+        guard !helloSent, case .handshaking(let hello, _) = state else { return }
+        helloSent = true
+        try? outbox.append(Frame(header: FrameHeader(kind: .hello), body: ByteBuffer(bytes: try! JSONEncoder().encode(hello))))
+        outbox.flush(context)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch (state, frame.header.kind) {
+        case (.handshaking(let hello, let promise), .welcome):
+            guard let welcome = try? JSONDecoder().decode(Welcome.self, from: Data(inflater.body(of: frame).readableBytesView)),
+                hello.versions.contains(welcome.version)
+            else {
+                return fail(BusError(.protocolError, "\(peerName) sent an invalid welcome"), context: context)
+            }
+            let negotiated = welcome.codecs.contains(Codec.deflate) ? compression : nil
+            outbox.encoder = FrameEncoder(peerLimits: welcome.limits, compression: negotiated)
+            state = .ready(peerLimits: welcome.limits)
+            promise.succeed(welcome)
+        case (_, .error):
+            let error = frame.header.error ?? BusError(.protocolError, "\(peerName) sent an error frame without an error")
+            fail(error, context: context)
+        case (.ready, .response), (.peerDraining, .response):
+            complete(frame)
+        case (.ready, .goAway):
+            state = .peerDraining
+        case (.ready, .pong), (.peerDraining, .pong), (.peerDraining, .goAway):
+            break
+        case (.closed, _):
+            break
+        default:
+            fail(BusError(.protocolError, "\(peerName) sent an unexpected \(frame.header.kind.rawValue) frame"), context: context)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        failEverything(BusError(.unavailable, "connection to \(peerName) closed"))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if let error = error as? WireError {
+            fail(BusError(error.code, "from \(peerName): \(error.description)", retryable: false), context: context)
+        } else {
+            fail(BusError(.unavailable, "connection to \(peerName) failed: \(error)"), context: context)
+        }
+    }
+
+    // MARK: - Calls
+
+    /// Whether new calls can be sent on this connection.
+    var acceptsCalls: Bool {
+        if case .ready = state { return true }
+        return false
+    }
+
+    var outstandingCalls: Int { pending.count }
+
+    /// Sends a request and completes `promise` with the answer's plain body, or
+    /// fails it with a ``BusError``. Never waits past `deadline`.
+    func call(_ header: FrameHeader, body: ByteBuffer, deadline: NIODeadline, promise: EventLoopPromise<ByteBuffer>) {
+        guard let context else { return promise.fail(BusError(.unavailable, "connection to \(peerName) is closed")) }
+        let peerLimits: WireLimits
+        switch state {
+        case .ready(let limits): peerLimits = limits
+        case .peerDraining: return promise.fail(BusError(.unavailable, "\(peerName) is draining"))
+        case .closed(let error): return promise.fail(BusError(.unavailable, "connection to \(peerName) is closed: \(error.message)"))
+        case .handshaking: return promise.fail(BusError(.unavailable, "connection to \(peerName) is not ready"))
+        }
+        guard pending.count < peerLimits.maxInFlight else {
+            return promise.fail(BusError(.overloaded, "\(pending.count) calls already in flight to \(peerName) (its max_in_flight)"))
+        }
+        let remaining = deadline - .now()
+        guard remaining > .zero else { return promise.fail(BusError(.deadlineExceeded, "deadline passed before the call was sent")) }
+
+        var header = header
+        header.id = nextID
+        nextID += 1
+        // Round up, so that the peer never sees less time than there is.
+        header.timeoutMilliseconds = UInt64((remaining.nanoseconds + 999_999) / 1_000_000)
+        do {
+            try outbox.append(Frame(header: header, body: body))
+        } catch {
+            return promise.fail(BusError(error.code, error.message, retryable: false))
+        }
+        let id = header.id
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let timeout = context.eventLoop.scheduleTask(deadline: deadline) {
+            loopBound.value.expire(id)
+        }
+        pending[id] = PendingCall(promise: promise, timeout: timeout)
+        scheduleFlush(context)
+    }
+
+    private func expire(_ id: UInt64) {
+        guard let call = pending.removeValue(forKey: id) else { return }
+        call.promise.fail(BusError(.deadlineExceeded, "no answer from \(peerName) before the deadline", retryable: false))
+    }
+
+    private func complete(_ frame: Frame) {
+        // An answer to a call that already timed out is dropped.
+        guard let call = pending.removeValue(forKey: frame.header.id) else { return }
+        call.timeout.cancel()
+        if let error = frame.header.error {
+            return call.promise.fail(error)
+        }
+        do {
+            call.promise.succeed(try inflater.body(of: frame))
+        } catch {
+            call.promise.fail(BusError(error.code, "response from \(peerName): \(error.description)", retryable: false))
+        }
+    }
+
+    // MARK: - Writing and failing
+
+    private func scheduleFlush(_ context: ChannelHandlerContext) {
+        guard !outbox.isFlushScheduled else { return }
+        outbox.isFlushScheduled = true
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            guard let context = loopBound.value.context else { return }
+            loopBound.value.outbox.flush(context)
+        }
+    }
+
+    func ping() {
+        guard let context, acceptsCalls else { return }
+        try? outbox.append(Frame(header: FrameHeader(kind: .ping, id: 0)))
+        scheduleFlush(context)
+    }
+
+    private func fail(_ error: BusError, context: ChannelHandlerContext) {
+        failEverything(error)
+        context.close(promise: nil)
+    }
+
+    private func failEverything(_ error: BusError) {
+        if case .handshaking(_, let welcome) = state { welcome.fail(error) }
+        if case .closed = state {} else { state = .closed(error) }
+        let calls = pending
+        pending.removeAll()
+        for call in calls.values {
+            call.timeout.cancel()
+            call.promise.fail(error)
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import BusWire
+import NIOCore
+
+/// Frames waiting to be written on one channel.
+///
+/// Frames are encoded into one buffer and written with a single flush per
+/// batch (per read burst, or per event-loop tick for frames produced from
+/// elsewhere), so a burst of answers costs one syscall, not one per frame.
+struct FrameOutbox {
+    var encoder: FrameEncoder
+    private var pending: ByteBuffer
+    private let allocator: ByteBufferAllocator
+    /// Whether a flush is already queued on the event loop.
+    var isFlushScheduled = false
+
+    init(encoder: FrameEncoder, allocator: ByteBufferAllocator) {
+        self.encoder = encoder
+        self.allocator = allocator
+        self.pending = allocator.buffer(capacity: 0)
+    }
+
+    var isEmpty: Bool { pending.readableBytes == 0 }
+
+    /// Encodes `frame` behind the frames already pending. On error nothing is added.
+    mutating func append(_ frame: Frame) throws(WireError) {
+        try encoder.write(frame, to: &pending)
+    }
+
+    /// Writes everything pending and flushes.
+    mutating func flush(_ context: ChannelHandlerContext) {
+        isFlushScheduled = false
+        guard !isEmpty else { return }
+        let bytes = pending
+        // A fresh buffer: the written one stays with the channel until sent.
+        pending = allocator.buffer(capacity: min(bytes.capacity, 64 << 10))
+        context.writeAndFlush(NIOAny(bytes), promise: nil)
+    }
+}

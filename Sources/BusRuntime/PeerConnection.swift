@@ -1,0 +1,124 @@
+import BusWire
+import NIOCore
+import NIOPosix
+
+/// One multiplexed connection to another node, over which any number of
+/// calls are in flight at once.
+public final class PeerConnection: Sendable {
+    /// What the peer said about itself in the handshake.
+    public let welcome: Welcome
+    let channel: any Channel
+    private let handler: NIOLoopBound<ClientConnectionHandler>
+    private let defaultTimeout: TimeAmount
+
+    private init(welcome: Welcome, channel: any Channel, handler: NIOLoopBound<ClientConnectionHandler>, defaultTimeout: TimeAmount) {
+        self.welcome = welcome
+        self.channel = channel
+        self.handler = handler
+        self.defaultTimeout = defaultTimeout
+    }
+
+    /// Connects to the node at `host:port` and completes the handshake.
+    public static func connect(
+        host: String,
+        port: Int,
+        configuration: BusNode.Configuration,
+        group: any EventLoopGroup
+    ) async throws -> PeerConnection {
+        let peerName = "\(host):\(port)"
+        let hello = Hello(node: configuration.identity, token: configuration.token, codecs: configuration.codecs, limits: configuration.limits)
+        let eventLoop = group.next()
+        let welcomePromise = eventLoop.makePromise(of: Welcome.self)
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(configuration.connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let handler = ClientConnectionHandler(
+                        hello: hello, welcome: welcomePromise, limits: configuration.limits,
+                        compression: configuration.compression, peerName: peerName, allocator: channel.allocator
+                    )
+                    try channel.pipeline.syncOperations.addHandlers([
+                        ByteToMessageHandler(FrameDecoder(limits: configuration.limits)),
+                        handler,
+                    ])
+                }
+            }
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.connect(host: host, port: port).get()
+        } catch {
+            welcomePromise.fail(error)
+            throw BusError(.unavailable, "cannot connect to \(peerName): \(error)")
+        }
+        // The handshake shares the connect timeout.
+        let timeout = eventLoop.scheduleTask(in: configuration.connectTimeout) {
+            welcomePromise.fail(BusError(.unavailable, "\(peerName) did not complete the handshake in time"))
+        }
+        do {
+            let welcome = try await welcomePromise.futureResult.get()
+            timeout.cancel()
+            let handler = try await channel.eventLoop.submit {
+                NIOLoopBound(try channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self), eventLoop: channel.eventLoop)
+            }.get()
+            return PeerConnection(welcome: welcome, channel: channel, handler: handler, defaultTimeout: configuration.defaultCallTimeout)
+        } catch {
+            timeout.cancel()
+            try? await channel.close()
+            throw error
+        }
+    }
+
+    /// Calls `service.method` with a JSON body and returns the answer's body.
+    ///
+    /// - Throws: ``BusError`` with the peer's code, or `deadline-exceeded`,
+    ///   `unavailable` (connection lost), `overloaded` (too many calls in flight).
+    public func call(
+        service: String,
+        method: String,
+        body: ByteBuffer = ByteBuffer(),
+        timeout: TimeAmount? = nil,
+        idempotencyKey: String? = nil,
+        trace: String? = nil
+    ) async throws(BusError) -> ByteBuffer {
+        let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
+        call(
+            FrameHeader(kind: .request, service: service, method: method, idempotencyKey: idempotencyKey, trace: trace),
+            body: body, deadline: .now() + (timeout ?? defaultTimeout), promise: promise
+        )
+        do {
+            return try await promise.futureResult.get()
+        } catch {
+            throw error as? BusError ?? BusError(.internal, "\(error)")
+        }
+    }
+
+    /// The event-loop-level call, for callers that chain futures instead of
+    /// awaiting (the load-test harness). Safe from any thread.
+    public func call(_ header: FrameHeader, body: ByteBuffer, deadline: NIODeadline, promise: EventLoopPromise<ByteBuffer>) {
+        let handler = self.handler
+        if handler.eventLoop.inEventLoop {
+            handler.value.call(header, body: body, deadline: deadline, promise: promise)
+        } else {
+            handler.eventLoop.execute { handler.value.call(header, body: body, deadline: deadline, promise: promise) }
+        }
+    }
+
+    /// The event loop this connection's I/O runs on.
+    public var eventLoop: any EventLoop { channel.eventLoop }
+
+    /// Whether the connection is open and the peer is not draining.
+    public var isUsable: Bool {
+        get async {
+            let handler = self.handler
+            return (try? await handler.eventLoop.submit { handler.value.acceptsCalls }.get()) ?? false
+        }
+    }
+
+    /// Resolves when the connection has closed, for whatever reason.
+    public var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
+
+    public func close() async {
+        try? await channel.close()
+    }
+}

@@ -1,0 +1,259 @@
+import BusWire
+import Foundation
+import Logging
+import NIOCore
+
+/// The accepting side of a connection: answers the handshake, then serves
+/// requests with the node's methods, many at once, answered as they finish.
+final class ServerConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = Frame
+    typealias OutboundOut = ByteBuffer
+
+    private enum State {
+        case awaitingHello
+        case ready(peer: NodeIdentity)
+        case closed
+    }
+
+    private let core: NodeCore
+    private var state = State.awaitingHello
+    private var outbox: FrameOutbox
+    private let inflater: BodyInflater
+    /// Requests of this connection being worked on.
+    private var inFlight = 0
+    private var context: ChannelHandlerContext?
+
+    init(core: NodeCore, allocator: ByteBufferAllocator) {
+        self.core = core
+        self.inflater = BodyInflater(limits: core.configuration.limits)
+        // Until the hello says otherwise, assume the protocol's defaults and no compression.
+        self.outbox = FrameOutbox(encoder: FrameEncoder(compression: nil), allocator: allocator)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        core.connectionOpened(NIOLoopBound(self, eventLoop: context.eventLoop))
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch state {
+        case .awaitingHello:
+            handshake(frame, context: context)
+        case .ready:
+            switch frame.header.kind {
+            case .request: serve(frame, context: context)
+            case .ping: send(Frame(header: FrameHeader(kind: .pong, id: frame.header.id)))
+            case .goAway, .pong: break
+            case .error: context.close(promise: nil)
+            default: refuse(BusError(.protocolError, "a \(frame.header.kind.rawValue) frame is not expected by a serving node"), context: context)
+            }
+        case .closed:
+            break
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        outbox.flush(context)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        state = .closed
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if let wireError = error as? WireError {
+            refuse(BusError(wireError), context: context)
+        } else {
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: - Handshake
+
+    private func handshake(_ frame: Frame, context: ChannelHandlerContext) {
+        guard frame.header.kind == .hello else {
+            return refuse(BusError(.protocolError, "the first frame must be a hello, not \(frame.header.kind.rawValue)"), context: context)
+        }
+        let hello: Hello
+        do {
+            hello = try JSONDecoder().decode(Hello.self, from: Data(inflater.body(of: frame).readableBytesView))
+        } catch {
+            return refuse(BusError(.protocolError, "hello body is not a valid hello object"), context: context)
+        }
+        guard hello.versions.contains(Int(FramePrefix.version)) else {
+            return refuse(BusError(.unsupportedVersion, "versions \(hello.versions) offered; this node speaks \(FramePrefix.version)"), context: context)
+        }
+        if let token = core.configuration.token, !constantTimeEquals(hello.token ?? "", token) {
+            core.logger.warning("refused a peer with a wrong token", metadata: ["peer": "\(hello.node.instance)"])
+            return refuse(BusError(.unauthenticated, "invalid token"), context: context)
+        }
+        let codecs = hello.codecs.filter { core.configuration.codecs.contains($0) }
+        let welcome = Welcome(version: Int(FramePrefix.version), node: core.configuration.identity, codecs: codecs, limits: core.configuration.limits)
+        outbox.encoder = FrameEncoder(
+            peerLimits: hello.limits,
+            compression: codecs.contains(Codec.deflate) ? core.configuration.compression : nil
+        )
+        state = .ready(peer: hello.node)
+        send(Frame(header: FrameHeader(kind: .welcome), body: ByteBuffer(bytes: try! JSONEncoder().encode(welcome))))
+    }
+
+    // MARK: - Requests
+
+    private func serve(_ frame: Frame, context: ChannelHandlerContext) {
+        let header = frame.header
+        let id = header.id
+        if core.isDraining {
+            return answer(id, .failure(BusError(.unavailable, "\(core.configuration.identity.instance) is draining")))
+        }
+        guard inFlight < core.configuration.limits.maxInFlight, core.admit() else {
+            return answer(id, .failure(BusError(.overloaded, "\(core.configuration.identity.instance) has too many requests in flight")))
+        }
+        inFlight += 1
+        var released = false
+        func complete(_ result: Result<ByteBuffer, BusError>) {
+            precondition(!released)
+            released = true
+            inFlight -= 1
+            core.release()
+            answer(id, result)
+        }
+
+        let deadline = header.timeoutMilliseconds.map { NIODeadline.now() + .milliseconds(Int64(min($0, UInt64(Int64.max / 1_000_000)))) }
+        if header.timeoutMilliseconds == 0 {
+            return complete(.failure(BusError(.deadlineExceeded, "the request arrived with no time left")))
+        }
+        let body: ByteBuffer
+        do {
+            body = try inflater.body(of: frame)
+        } catch {
+            return complete(.failure(BusError(error.code, error.description, retryable: false)))
+        }
+        guard let service = header.service, let method = header.method else {
+            return complete(.failure(BusError(.invalidArgument, "a request needs service and method")))
+        }
+        guard service == core.configuration.identity.service else {
+            return complete(.failure(BusError(.unimplemented, "\(core.configuration.identity.instance) serves \(core.configuration.identity.service), not \(service)")))
+        }
+        guard let handler = core.methods[method] else {
+            return complete(.failure(BusError(.unimplemented, "\(service) has no method \(method)")))
+        }
+        var logger = core.logger
+        logger[metadataKey: "request-id"] = "\(id)"
+        logger[metadataKey: "method"] = "\(service).\(method)"
+        let requestContext = RequestContext(
+            requestID: id, service: service, method: method, deadline: deadline,
+            idempotencyKey: header.idempotencyKey, trace: header.trace, logger: logger
+        )
+
+        switch handler {
+        case .inline(let run):
+            complete(Result { try run(body, requestContext) }.mapError(BusError.init(handlerError:)))
+        case .async(let run):
+            let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let completion = NIOLoopBound(complete, eventLoop: context.eventLoop)
+            Task {
+                let result: Result<ByteBuffer, BusError>
+                do {
+                    result = .success(try await run(body, requestContext))
+                } catch {
+                    result = .failure(BusError(handlerError: error))
+                }
+                loopBound.eventLoop.execute {
+                    if requestContext.isExpired, case .success = result {
+                        completion.value(.failure(BusError(.deadlineExceeded, "\(service).\(method) finished after its deadline")))
+                    } else {
+                        completion.value(result)
+                    }
+                    loopBound.value.scheduleFlush()
+                }
+            }
+        }
+    }
+
+    private func answer(_ id: UInt64, _ result: Result<ByteBuffer, BusError>) {
+        switch result {
+        case .success(let body):
+            send(Frame(header: FrameHeader(kind: .response, id: id), body: body))
+        case .failure(let error):
+            send(Frame(header: FrameHeader(kind: .response, id: id, error: error)))
+        }
+    }
+
+    // MARK: - Writing
+
+    private func send(_ frame: Frame) {
+        do {
+            try outbox.append(frame)
+        } catch {
+            // The answer itself breaks the peer's limits (e.g. a response body
+            // over its max_body_bytes): tell the caller that instead.
+            guard frame.header.kind == .response else { return }
+            try? outbox.append(Frame(header: FrameHeader(kind: .response, id: frame.header.id, error: BusError(error.code, "response not sent: \(error.message)"))))
+        }
+    }
+
+    /// Flushes at the end of this event-loop tick, once however many frames were added.
+    func scheduleFlush() {
+        guard !outbox.isFlushScheduled, let context else { return }
+        outbox.isFlushScheduled = true
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            guard let context = loopBound.value.context else { return }
+            loopBound.value.outbox.flush(context)
+        }
+    }
+
+    /// Sends a connection-level error and closes.
+    private func refuse(_ error: BusError, context: ChannelHandlerContext) {
+        guard case .closed = state else {
+            state = .closed
+            send(Frame(header: FrameHeader(kind: .error, error: error)))
+            outbox.flush(context)
+            context.close(promise: nil)
+            return
+        }
+    }
+
+    // MARK: - Drain
+
+    /// Tells the peer to send no new requests here.
+    func sendGoAway() {
+        guard case .ready = state else { return }
+        send(Frame(header: FrameHeader(kind: .goAway)))
+        scheduleFlush()
+    }
+
+    func close() {
+        guard let context else { return }
+        outbox.flush(context)
+        context.close(promise: nil)
+    }
+}
+
+/// Compares secrets in time that does not depend on where they differ.
+func constantTimeEquals(_ a: String, _ b: String) -> Bool {
+    let x = Array(a.utf8), y = Array(b.utf8)
+    var difference = UInt8(truncatingIfNeeded: x.count ^ y.count)
+    for i in 0..<max(x.count, y.count) {
+        difference |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
+    }
+    return difference == 0
+}
+
+extension BusError {
+    /// What a caller sees of an error thrown by a handler: bus errors as they
+    /// are, anything else as `internal`.
+    init(handlerError error: any Error) {
+        if let error = error as? BusError {
+            self = error
+        } else {
+            self.init(.internal, "\(error)")
+        }
+    }
+}
