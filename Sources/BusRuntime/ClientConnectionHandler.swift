@@ -143,7 +143,11 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             loopBound.value.expire(id)
         }
         pending[id] = PendingCall(promise: promise, timeout: timeout)
-        scheduleFlush(context)
+        if outbox.isFull {
+            outbox.flush(context)
+        } else {
+            scheduleFlush(context)
+        }
     }
 
     private func expire(_ id: UInt64) {

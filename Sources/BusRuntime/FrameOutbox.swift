@@ -5,7 +5,8 @@ import NIOCore
 ///
 /// Frames are encoded into one buffer and written with a single flush per
 /// batch (per read burst, or per event-loop tick for frames produced from
-/// elsewhere), so a burst of answers costs one syscall, not one per frame.
+/// elsewhere), so a burst of answers costs one syscall, not one per frame;
+/// large frames are flushed as soon as they are encoded.
 struct FrameOutbox {
     var encoder: FrameEncoder
     private var pending: ByteBuffer
@@ -20,6 +21,12 @@ struct FrameOutbox {
     }
 
     var isEmpty: Bool { pending.readableBytes == 0 }
+
+    /// Past this many pending bytes, frames go out at once instead of waiting
+    /// for the batch: a peer can start on a large frame while the next is encoded.
+    static let flushThreshold = 64 << 10
+
+    var isFull: Bool { pending.readableBytes >= Self.flushThreshold }
 
     /// Encodes `frame` behind the frames already pending. On error nothing is added.
     mutating func append(_ frame: Frame) throws(WireError) {

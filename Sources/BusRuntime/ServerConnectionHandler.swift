@@ -188,6 +188,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     // MARK: - Writing
 
     private func send(_ frame: Frame) {
+        defer { if outbox.isFull, let context { outbox.flush(context) } }
         do {
             try outbox.append(frame)
         } catch {

@@ -7,7 +7,7 @@ struct Videobus: AsyncParsableCommand {
         commandName: "videobus",
         abstract: "A message-driven backend for video-AI products.",
         version: "0.1.0",
-        subcommands: [Bench.self]
+        subcommands: [Serve.self, LoadTestCommand.self, Bench.self]
     )
 }
 

@@ -1,4 +1,5 @@
 import BusWire
+import LoadTest
 import NIOCore
 
 /// The wire micro-benchmarks: each case runs its operation in a loop on the
@@ -103,54 +104,3 @@ extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
-/// Deterministic JSON resembling the system's payloads (analysis records).
-enum SampleJSON {
-    private static let words = [
-        "sunset", "over", "the", "harbour", "a", "dog", "runs", "along", "beach", "camera", "pans",
-        "left", "crowd", "cheering", "stadium", "night", "lights", "close-up", "product", "logo",
-    ]
-
-    /// One object of about `bytes` bytes: `{"video_id":"…","description":"…"}`.
-    static func object(bytes: Int) -> String {
-        var text = "{\"video_id\":\"test_001\",\"description\":\""
-        var generator = SplitMix64(seed: 1)
-        while text.utf8.count < bytes - 2 {
-            text += words[Int(generator.next() % UInt64(words.count))]
-            text += " "
-        }
-        text = String(text.utf8.prefix(bytes - 2))!
-        return text + "\"}"
-    }
-
-    /// An array of records of about `bytes` bytes.
-    static func array(bytes: Int) -> String {
-        var generator = SplitMix64(seed: 2)
-        var records: [String] = []
-        var size = 2
-        var index = 0
-        while size < bytes {
-            var description = ""
-            for _ in 0..<(8 + Int(generator.next() % 16)) {
-                description += words[Int(generator.next() % UInt64(words.count))] + " "
-            }
-            let record = "{\"id\":\"an_\(index)\",\"video_id\":\"video_\(generator.next() % 100_000)\",\"score\":\(generator.next() % 10_000),\"description\":\"\(description)\"}"
-            records.append(record)
-            size += record.utf8.count + 1
-            index += 1
-        }
-        return "[" + records.joined(separator: ",") + "]"
-    }
-}
-
-/// A small, fast, seedable generator so benchmark inputs are the same on every run.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

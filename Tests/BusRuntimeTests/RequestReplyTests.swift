@@ -95,4 +95,21 @@ import Testing
         // The connection is still good.
         #expect(try await client.call(service: "store", method: "echo", body: ByteBuffer(string: "{}")) == ByteBuffer(string: "{}"))
     }
+
+    /// Large compressible bodies, many in flight: compressed both ways, flushed
+    /// as they are encoded, each answer intact and matched to its call.
+    @Test func largeCompressedBodiesPipelineIntact() async throws {
+        let (server, client) = try await TestNodes.serve()
+        defer { Task { try await server.shutdown() } }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for n in 0..<16 {
+                group.addTask {
+                    let body = ByteBuffer(string: "[" + (0..<4000).map { #"{"n":\#(n),"i":\#($0)}"# }.joined(separator: ",") + "]")
+                    let answer = try await client.call(service: "store", method: "echo", body: body)
+                    #expect(answer == body)
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
 }

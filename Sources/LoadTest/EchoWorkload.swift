@@ -1,0 +1,44 @@
+import NIOCore
+
+/// A closed-loop workload against a service's `echo` method: each connection
+/// keeps `inFlight` calls outstanding, sending the next as soon as one returns.
+public struct EchoWorkload: Sendable, Hashable {
+    public var name: String
+    public var connections: Int
+    public var inFlight: Int
+    /// Size of the JSON body sent and echoed back.
+    public var bodyBytes: Int
+    /// Whether the body is realistic, compressible JSON (records) or a flat string.
+    public var compressible: Bool
+    public var warmup: TimeAmount
+    public var duration: TimeAmount
+    /// Deadline of each call.
+    public var callTimeout: TimeAmount
+
+    public init(
+        name: String, connections: Int, inFlight: Int, bodyBytes: Int, compressible: Bool = false,
+        warmup: TimeAmount = .seconds(2), duration: TimeAmount = .seconds(10), callTimeout: TimeAmount = .seconds(5)
+    ) {
+        self.name = name
+        self.connections = connections
+        self.inFlight = inFlight
+        self.bodyBytes = bodyBytes
+        self.compressible = compressible
+        self.warmup = warmup
+        self.duration = duration
+        self.callTimeout = callTimeout
+    }
+
+    /// The standard workloads the README reports.
+    public static let standard: [String: EchoWorkload] = [
+        "W1": EchoWorkload(name: "W1", connections: 1, inFlight: 64, bodyBytes: 256),
+        "W2": EchoWorkload(name: "W2", connections: 1, inFlight: 1, bodyBytes: 256),
+        "W3": EchoWorkload(name: "W3", connections: 1, inFlight: 16, bodyBytes: 64 << 10, compressible: true),
+        "W4": EchoWorkload(name: "W4", connections: 8, inFlight: 16, bodyBytes: 256),
+    ]
+
+    /// The body each call sends.
+    public var body: ByteBuffer {
+        ByteBuffer(string: compressible ? SampleJSON.array(bytes: bodyBytes) : SampleJSON.object(bytes: bodyBytes))
+    }
+}

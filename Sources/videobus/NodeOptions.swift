@@ -1,0 +1,57 @@
+import ArgumentParser
+import BusRuntime
+import BusWire
+import Foundation
+import Logging
+import NIOCore
+
+/// Options every command that runs a bus node shares.
+struct NodeOptions: ParsableArguments {
+    @Option(help: "Address to listen on (loopback unless you mean to expose the node).")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on; 0 picks a free one.")
+    var port = 0
+
+    @Option(name: .customLong("token"), help: "Shared secret of the bus (default: $VIDEOBUS_TOKEN).")
+    var tokenOption: String?
+
+    /// The flag, else the environment.
+    var token: String? { tokenOption ?? ProcessInfo.processInfo.environment["VIDEOBUS_TOKEN"] }
+
+    @Option(help: "Event-loop threads (default: one per core).")
+    var threads: Int = System.coreCount
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func configuration(service: String) -> BusNode.Configuration {
+        let instance = "\(service)-\(ProcessInfo.processInfo.processIdentifier)"
+        return BusNode.Configuration(
+            identity: NodeIdentity(service: service, instance: instance, version: Videobus.configuration.version),
+            host: host, port: port, token: token
+        )
+    }
+
+    func bootstrapLogging() {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// Writes a line to standard output at once (unbuffered), so a parent reading
+/// a pipe sees it immediately.
+func printLine(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
