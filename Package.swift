@@ -44,6 +44,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The registry service: who serves what, where; leases and watch.
+        .target(
+            name: "Registry",
+            dependencies: [
+                "BusRuntime",
+                "BusWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         // The load-test harness: drives the bus directly with its own node.
         .target(
             name: "LoadTest",
@@ -60,6 +69,7 @@ let package = Package(
                 "BusWire",
                 "BusRuntime",
                 "LoadTest",
+                "Registry",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -70,6 +80,16 @@ let package = Package(
         .testTarget(
             name: "BusRuntimeTests",
             dependencies: [
+                "BusRuntime",
+                "BusWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "RegistryTests",
+            dependencies: [
+                "Registry",
                 "BusRuntime",
                 "BusWire",
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -22,6 +22,13 @@ extension BusNode {
         public var connectTimeout: TimeAmount
         /// Deadline of a call made without one.
         public var defaultCallTimeout: TimeAmount
+        /// Registries to register with and discover services from; a node
+        /// registers with all of them and reads from whichever answers.
+        public var registries: [ServiceAddress]
+        /// The address other nodes reach this one at, when it differs from `host`.
+        public var advertisedHost: String?
+        /// Lease asked of the registries; heartbeats go out at a third of it.
+        public var lease: TimeAmount
 
         public init(
             identity: NodeIdentity,
@@ -32,8 +39,14 @@ extension BusNode {
             compression: CompressionPolicy? = CompressionPolicy(),
             maxInFlightPerNode: Int = 10_000,
             connectTimeout: TimeAmount = .seconds(2),
-            defaultCallTimeout: TimeAmount = .seconds(10)
+            defaultCallTimeout: TimeAmount = .seconds(10),
+            registries: [ServiceAddress] = [],
+            advertisedHost: String? = nil,
+            lease: TimeAmount = .seconds(6)
         ) {
+            self.registries = registries
+            self.advertisedHost = advertisedHost
+            self.lease = lease
             self.identity = identity
             self.host = host
             self.port = port

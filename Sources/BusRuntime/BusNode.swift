@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
+
 /// One node of the bus per process: it serves its service's methods to peers
 /// and opens connections to call other nodes.
 ///
@@ -16,11 +17,17 @@ public final class BusNode: Sendable {
     private let ownsGroup: Bool
     private let logger: Logger
     private let state = NIOLockedValueBox(State())
+    /// Discovery and registration; nil when no registry is configured.
+    let registry: RegistryClient?
+    let pool: PeerPool
+    let retryBudget = RetryBudget()
 
     private struct State {
         var methods: [String: MethodHandler] = [:]
         var core: NodeCore?
         var listener: (any Channel)?
+        var isDiscovering = false
+        var isRegistered = false
     }
 
     /// - Parameter group: event loops to run on; by default the node makes
@@ -32,6 +39,9 @@ public final class BusNode: Sendable {
         var logger = logger ?? Logger(label: "videobus.\(configuration.identity.service)")
         logger[metadataKey: "instance"] = "\(configuration.identity.instance)"
         self.logger = logger
+        self.pool = PeerPool(configuration: configuration, group: self.group)
+        self.registry = configuration.registries.isEmpty
+            ? nil : RegistryClient(addresses: configuration.registries, configuration: configuration, group: self.group, logger: logger)
     }
 
     /// Methods every node serves, whatever its service.
@@ -75,8 +85,21 @@ public final class BusNode: Sendable {
             }
             .bind(host: configuration.host, port: configuration.port)
             .get()
-        state.withLockedValue { $0.listener = listener }
         let address = listener.localAddress!
+        let register = state.withLockedValue { state in
+            state.listener = listener
+            defer { state.isDiscovering = true; state.isRegistered = true }
+            return !state.isDiscovering
+        }
+        if let registry, register {
+            let identity = configuration.identity
+            let record = RegistryProtocol.InstanceRecord(
+                service: identity.service, instance: identity.instance,
+                host: configuration.advertisedHost ?? address.ipAddress ?? configuration.host, port: address.port!,
+                version: identity.version, methods: core.methods.keys.sorted()
+            )
+            registry.start(record: record, inFlight: { core.requestsInFlight })
+        }
         logger.info("serving \(configuration.identity.service)", metadata: ["address": "\(address)"])
         return address
     }
@@ -91,6 +114,16 @@ public final class BusNode: Sendable {
         state.withLockedValue { $0.core?.requestsInFlight ?? 0 }
     }
 
+    /// Starts discovery for a node that calls but does not serve (CLI, harness).
+    func startDiscoveryIfNeeded() {
+        guard let registry else { return }
+        let start = state.withLockedValue { state in
+            defer { state.isDiscovering = true }
+            return !state.isDiscovering
+        }
+        if start { registry.start(record: nil, inFlight: { 0 }) }
+    }
+
     /// Opens a connection to another node.
     public func connect(host: String, port: Int) async throws -> PeerConnection {
         try await PeerConnection.connect(host: host, port: port, configuration: configuration, group: group)
@@ -100,8 +133,11 @@ public final class BusNode: Sendable {
     /// get go-away, requests in flight finish (or `grace` runs out), and the
     /// node closes its listener and connections.
     public func shutdown(grace: TimeAmount = .seconds(10)) async throws {
-        let (core, listener) = state.withLockedValue { ($0.core, $0.listener) }
+        let (core, listener, isRegistered) = state.withLockedValue { ($0.core, $0.listener, $0.isRegistered) }
+        let instance = configuration.identity.instance
         if let core {
+            // Callers route around a draining instance; then its peers are told to go away.
+            if isRegistered { await registry?.announceDraining(instance: instance, inFlight: core.requestsInFlight) }
             core.startDraining()
             let deadline = NIODeadline.now() + grace
             while core.requestsInFlight > 0, NIODeadline.now() < deadline {
@@ -111,8 +147,10 @@ public final class BusNode: Sendable {
                 logger.warning("stopping with requests still in flight", metadata: ["in-flight": "\(core.requestsInFlight)"])
             }
         }
+        await registry?.stop(deregistering: isRegistered ? instance : nil)
         try? await listener?.close()
         core?.closeConnections()
+        await pool.closeAll()
         if ownsGroup { try await group.shutdownGracefully() }
     }
 }

@@ -22,14 +22,19 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     private var state: State
-    private var pending: [UInt64: PendingCall] = [:]
+    private var pending: [UInt64: PendingCall] = [:] {
+        didSet { outstanding.value.store(pending.count, ordering: .relaxed) }
+    }
+    /// The number of calls awaiting answers, readable from any thread (for balancing).
+    private let outstanding: OutstandingCalls
     private var nextID: UInt64 = 1
     private var outbox: FrameOutbox
     private let inflater: BodyInflater
     private let peerName: String
     private var context: ChannelHandlerContext?
 
-    init(hello: Hello, welcome: EventLoopPromise<Welcome>, limits: WireLimits, compression: CompressionPolicy?, peerName: String, allocator: ByteBufferAllocator) {
+    init(hello: Hello, welcome: EventLoopPromise<Welcome>, limits: WireLimits, compression: CompressionPolicy?, peerName: String, outstanding: OutstandingCalls, allocator: ByteBufferAllocator) {
+        self.outstanding = outstanding
         self.state = .handshaking(hello: hello, welcome: welcome)
         self.inflater = BodyInflater(limits: limits)
         self.outbox = FrameOutbox(encoder: FrameEncoder(compression: nil), allocator: allocator)
@@ -88,7 +93,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        failEverything(BusError(.unavailable, "connection to \(peerName) closed"))
+        // Calls in flight may have run before the connection went: not retryable.
+        failEverything(BusError(.unavailable, "connection to \(peerName) closed", retryable: false))
         context.fireChannelInactive()
     }
 
@@ -96,7 +102,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         if let error = error as? WireError {
             fail(BusError(error.code, "from \(peerName): \(error.description)", retryable: false), context: context)
         } else {
-            fail(BusError(.unavailable, "connection to \(peerName) failed: \(error)"), context: context)
+            fail(BusError(.unavailable, "connection to \(peerName) failed: \(error)", retryable: false), context: context)
         }
     }
 

@@ -1,6 +1,7 @@
 import BusWire
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// One multiplexed connection to another node, over which any number of
 /// calls are in flight at once.
@@ -11,8 +12,9 @@ public final class PeerConnection: Sendable {
     private let handler: NIOLoopBound<ClientConnectionHandler>
     private let defaultTimeout: TimeAmount
 
-    private init(welcome: Welcome, channel: any Channel, handler: NIOLoopBound<ClientConnectionHandler>, defaultTimeout: TimeAmount) {
+    private init(welcome: Welcome, channel: any Channel, handler: NIOLoopBound<ClientConnectionHandler>, outstanding: OutstandingCalls, defaultTimeout: TimeAmount) {
         self.welcome = welcome
+        self.outstanding = outstanding
         self.channel = channel
         self.handler = handler
         self.defaultTimeout = defaultTimeout
@@ -29,6 +31,7 @@ public final class PeerConnection: Sendable {
         let hello = Hello(node: configuration.identity, token: configuration.token, codecs: configuration.codecs, limits: configuration.limits)
         let eventLoop = group.next()
         let welcomePromise = eventLoop.makePromise(of: Welcome.self)
+        let outstanding = OutstandingCalls()
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(configuration.connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -36,7 +39,7 @@ public final class PeerConnection: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let handler = ClientConnectionHandler(
                         hello: hello, welcome: welcomePromise, limits: configuration.limits,
-                        compression: configuration.compression, peerName: peerName, allocator: channel.allocator
+                        compression: configuration.compression, peerName: peerName, outstanding: outstanding, allocator: channel.allocator
                     )
                     try channel.pipeline.syncOperations.addHandlers([
                         ByteToMessageHandler(FrameDecoder(limits: configuration.limits)),
@@ -61,7 +64,7 @@ public final class PeerConnection: Sendable {
             let handler = try await channel.eventLoop.submit {
                 NIOLoopBound(try channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self), eventLoop: channel.eventLoop)
             }.get()
-            return PeerConnection(welcome: welcome, channel: channel, handler: handler, defaultTimeout: configuration.defaultCallTimeout)
+            return PeerConnection(welcome: welcome, channel: channel, handler: handler, outstanding: outstanding, defaultTimeout: configuration.defaultCallTimeout)
         } catch {
             timeout.cancel()
             try? await channel.close()
@@ -104,6 +107,10 @@ public final class PeerConnection: Sendable {
         }
     }
 
+    /// Calls awaiting answers on this connection right now.
+    public var outstandingCalls: Int { outstanding.value.load(ordering: .relaxed) }
+    private let outstanding: OutstandingCalls
+
     /// The event loop this connection's I/O runs on.
     public var eventLoop: any EventLoop { channel.eventLoop }
 
@@ -121,4 +128,10 @@ public final class PeerConnection: Sendable {
     public func close() async {
         try? await channel.close()
     }
+}
+
+/// A count of a connection's unanswered calls, shared by its handler (which
+/// writes it on the event loop) and balancers (which read it anywhere).
+final class OutstandingCalls: Sendable {
+    let value = Atomic<Int>(0)
 }

@@ -1,0 +1,95 @@
+import BusWire
+import NIOCore
+
+extension BusNode {
+    /// Calls `service.method` on one of its instances, found through the registry.
+    ///
+    /// The instance is chosen by power of two choices on calls in flight, among
+    /// serving instances that are not ejected. A failure is retried on another
+    /// instance when that is safe (the error promises the request had no
+    /// effect, or the request carries an idempotency key and its connection
+    /// was lost), within the retry budget and never past the deadline.
+    public func call(
+        service: String,
+        method: String,
+        body: ByteBuffer = ByteBuffer(),
+        timeout: TimeAmount? = nil,
+        idempotencyKey: String? = nil,
+        trace: String? = nil
+    ) async throws(BusError) -> ByteBuffer {
+        guard let registry else {
+            throw BusError(.noResponders, "no registry is configured, so \(service) cannot be found")
+        }
+        startDiscoveryIfNeeded()
+        let deadline = NIODeadline.now() + (timeout ?? configuration.defaultCallTimeout)
+        if registry.snapshot == nil, !(await registry.waitForSnapshot(until: deadline)) {
+            throw BusError(.noResponders, "no registry answered before the deadline")
+        }
+        var tried: Set<String> = []
+        var lastError: BusError?
+        let header = FrameHeader(kind: .request, service: service, method: method, idempotencyKey: idempotencyKey, trace: trace)
+
+        while NIODeadline.now() < deadline {
+            guard let instance = pick(registry.instances(of: service), avoiding: tried) else {
+                throw lastError ?? BusError(.noResponders, "no live instance of \(service)")
+            }
+            tried.insert(instance.instance)
+            let connection: PeerConnection
+            do {
+                connection = try await pool.connection(to: instance)
+            } catch {
+                // Nothing was sent: trying another instance is always safe.
+                lastError = error
+                continue
+            }
+            let promise = connection.eventLoop.makePromise(of: ByteBuffer.self)
+            connection.call(header, body: body, deadline: deadline, promise: promise)
+            do {
+                let answer = try await promise.futureResult.get()
+                retryBudget.recordSuccess()
+                return answer
+            } catch {
+                let error = error as? BusError ?? BusError(.internal, "\(error)")
+                let safe = error.retryable || (idempotencyKey != nil && error.code == .unavailable)
+                guard safe, retryBudget.withdraw() else { throw error }
+                lastError = error
+            }
+        }
+        throw lastError.map { BusError(.deadlineExceeded, "deadline passed after: \($0.message)", retryable: false) }
+            ?? BusError(.deadlineExceeded, "deadline passed before \(service) answered", retryable: false)
+    }
+
+    /// Typed form: JSON request and response bodies.
+    public func call<Request: Encodable & Sendable, Response: Decodable & Sendable>(
+        _ service: String, _ method: String, _ request: Request, as: Response.Type,
+        timeout: TimeAmount? = nil, idempotencyKey: String? = nil
+    ) async throws(BusError) -> Response {
+        let body = try await call(service: service, method: method, body: JSONBody.encode(request), timeout: timeout, idempotencyKey: idempotencyKey)
+        return try JSONBody.decode(Response.self, from: body)
+    }
+
+    /// Everything the registries know (for `videobus status`).
+    public func registrySnapshot(timeout: TimeAmount = .seconds(2)) async throws(BusError) -> RegistryProtocol.Snapshot {
+        guard let registry else { throw BusError(.noResponders, "no registry is configured") }
+        startDiscoveryIfNeeded()
+        guard await registry.waitForSnapshot(until: .now() + timeout), let snapshot = registry.snapshot else {
+            throw BusError(.unavailable, "no registry answered within \(timeout.nanoseconds / 1_000_000) ms")
+        }
+        return snapshot
+    }
+
+    /// Power of two choices: of two random candidates, the one with fewer calls in flight.
+    private func pick(_ instances: [RegistryProtocol.InstanceView], avoiding tried: Set<String>) -> RegistryProtocol.InstanceRecord? {
+        let now = NIODeadline.now()
+        var candidates = instances.map(\.record).filter { !tried.contains($0.instance) && !pool.isEjected($0.instance, now: now) }
+        if candidates.isEmpty {
+            // Every instance is ejected or tried: probe an untried one anyway rather than fail.
+            candidates = instances.map(\.record).filter { !tried.contains($0.instance) }
+        }
+        guard let first = candidates.randomElement() else { return nil }
+        guard candidates.count > 1 else { return first }
+        var second = candidates.randomElement()!
+        while second.instance == first.instance { second = candidates.randomElement()! }
+        return pool.outstandingCalls(to: first.instance) <= pool.outstandingCalls(to: second.instance) ? first : second
+    }
+}

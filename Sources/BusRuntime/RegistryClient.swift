@@ -1,0 +1,173 @@
+import BusWire
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// Keeps a node registered with every configured registry and keeps a
+/// snapshot of the bus, read from whichever registry answers.
+///
+/// Registration: register with a lease, heartbeat at a third of it, register
+/// again when a registry answers `not-found` (it restarted or the lease
+/// lapsed). Discovery: long-poll `watch` on one registry, moving to the next
+/// with backoff when it fails; meanwhile the last snapshot keeps routing.
+final class RegistryClient: Sendable {
+    private let links: [RegistryLink]
+    private let logger: Logger
+    private let lease: TimeAmount
+    private let state = NIOLockedValueBox(State())
+
+    private struct State {
+        var snapshot: RegistryProtocol.Snapshot?
+        /// The last non-empty instance list of each service, for routing while a
+        /// registry that restarted is still being refilled.
+        var lastKnown: [String: (instances: [RegistryProtocol.InstanceView], at: NIODeadline)] = [:]
+        var tasks: [Task<Void, Never>] = []
+        var instanceState = RegistryProtocol.InstanceState.serving
+        var snapshotWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    init(addresses: [ServiceAddress], configuration: BusNode.Configuration, group: any EventLoopGroup, logger: Logger) {
+        self.links = addresses.map { RegistryLink(address: $0, configuration: configuration, group: group) }
+        self.logger = logger
+        self.lease = configuration.lease
+    }
+
+    /// Starts watching, and registering `record` when given (callers that serve nothing pass nil).
+    func start(record: RegistryProtocol.InstanceRecord?, inFlight: @escaping @Sendable () -> Int) {
+        var tasks = [Task { await self.watch() }]
+        if let record {
+            for link in links {
+                tasks.append(Task { await self.keepRegistered(record, with: link, inFlight: inFlight) })
+            }
+        }
+        state.withLockedValue { $0.tasks = tasks }
+    }
+
+    /// The instances of `service` callers may route to: serving ones from the
+    /// current snapshot, or the last ones known when the snapshot has none.
+    func instances(of service: String) -> [RegistryProtocol.InstanceView] {
+        state.withLockedValue { state in
+            let current = state.snapshot?.instances.filter { $0.record.service == service } ?? []
+            if !current.isEmpty { return current.filter { $0.state == .serving } }
+            guard let known = state.lastKnown[service], NIODeadline.now() - known.at < lease * 2 else { return [] }
+            return known.instances.filter { $0.state == .serving }
+        }
+    }
+
+    var snapshot: RegistryProtocol.Snapshot? { state.withLockedValue { $0.snapshot } }
+
+    /// Waits until a first snapshot has arrived, or `deadline`.
+    func waitForSnapshot(until deadline: NIODeadline) async -> Bool {
+        while NIODeadline.now() < deadline {
+            if snapshot != nil { return true }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return snapshot != nil
+    }
+
+    /// Marks this instance draining in every registry at once, so callers route around it.
+    func announceDraining(instance: String, inFlight: Int) async {
+        state.withLockedValue { $0.instanceState = .draining }
+        await withTaskGroup(of: Void.self) { group in
+            for link in links {
+                group.addTask {
+                    _ = try? await link.call("heartbeat", RegistryProtocol.HeartbeatRequest(instance: instance, state: .draining, inFlight: inFlight), as: Empty.self, timeout: .seconds(1))
+                }
+            }
+        }
+    }
+
+    /// Stops the loops and, when `deregistering` an instance, removes it from every registry.
+    func stop(deregistering instance: String?) async {
+        for task in state.withLockedValue({ $0.tasks }) { task.cancel() }
+        if let instance {
+            await withTaskGroup(of: Void.self) { group in
+                for link in links {
+                    group.addTask {
+                        _ = try? await link.call("deregister", RegistryProtocol.DeregisterRequest(instance: instance), as: Empty.self, timeout: .seconds(1))
+                    }
+                }
+            }
+        }
+        for link in links { await link.close() }
+    }
+
+    // MARK: - Loops
+
+    private func keepRegistered(_ record: RegistryProtocol.InstanceRecord, with link: RegistryLink, inFlight: @Sendable () -> Int) async {
+        var grantedLease: TimeAmount?
+        var backoff = Backoff()
+        while !Task.isCancelled {
+            do {
+                if grantedLease == nil {
+                    let response = try await link.call("register", RegistryProtocol.RegisterRequest(record: record, leaseMs: Int(lease.nanoseconds / 1_000_000)), as: RegistryProtocol.RegisterResponse.self, timeout: .seconds(2))
+                    grantedLease = .milliseconds(Int64(response.leaseMs))
+                    logger.info("registered with registry \(link.address)")
+                } else {
+                    let instanceState = state.withLockedValue { $0.instanceState }
+                    _ = try await link.call("heartbeat", RegistryProtocol.HeartbeatRequest(instance: record.instance, state: instanceState, inFlight: inFlight()), as: Empty.self, timeout: .seconds(2))
+                }
+                backoff.reset()
+                try? await Task.sleep(for: .nanoseconds((grantedLease ?? lease).nanoseconds / 3))
+            } catch {
+                if error.code == .notFound {
+                    // The registry forgot us (restart or lapsed lease): register again now.
+                    logger.info("registry \(link.address) does not know this instance; registering again")
+                    grantedLease = nil
+                    continue
+                }
+                logger.debug("registry \(link.address) unreachable: \(error.message)")
+                try? await Task.sleep(for: .nanoseconds(backoff.next(max: .nanoseconds((grantedLease ?? lease).nanoseconds / 3)).nanoseconds))
+            }
+        }
+    }
+
+    private func watch() async {
+        var index = 0
+        var revision: UInt64 = 0
+        var backoff = Backoff()
+        while !Task.isCancelled {
+            let link = links[index]
+            do {
+                let snapshot = try await link.call("watch", RegistryProtocol.WatchRequest(revision: revision, waitMs: 10_000), as: RegistryProtocol.Snapshot.self, timeout: .seconds(12))
+                revision = snapshot.revision
+                update(snapshot)
+                backoff.reset()
+            } catch {
+                logger.debug("watching registry \(link.address) failed: \(error.message)")
+                // Revisions of different registries are unrelated: start over on the next one.
+                index = (index + 1) % links.count
+                revision = 0
+                try? await Task.sleep(for: .nanoseconds(backoff.next(max: .seconds(2)).nanoseconds))
+            }
+        }
+    }
+
+    private func update(_ snapshot: RegistryProtocol.Snapshot) {
+        let now = NIODeadline.now()
+        state.withLockedValue { state in
+            state.snapshot = snapshot
+            for (service, instances) in Dictionary(grouping: snapshot.instances, by: \.record.service) {
+                state.lastKnown[service] = (instances, now)
+            }
+        }
+    }
+}
+
+/// Exponential backoff with full jitter.
+struct Backoff {
+    private var attempt = 0
+    let base: TimeAmount
+
+    init(base: TimeAmount = .milliseconds(50)) {
+        self.base = base
+    }
+
+    mutating func next(max: TimeAmount) -> TimeAmount {
+        let ceiling = min(max.nanoseconds, base.nanoseconds << min(attempt, 20))
+        attempt += 1
+        return .nanoseconds(Int64.random(in: (ceiling / 2)...Swift.max(ceiling / 2, ceiling)))
+    }
+
+    mutating func reset() { attempt = 0 }
+}

@@ -1,0 +1,91 @@
+import BusRuntime
+import BusWire
+import NIOCore
+
+/// The registry's state: instances with leases, a revision that grows with
+/// every change, and the watchers waiting for the next one.
+actor RegistryBook {
+    private struct Entry {
+        var record: RegistryProtocol.InstanceRecord
+        var state: RegistryProtocol.InstanceState
+        var renewedAt: NIODeadline
+        var lease: TimeAmount
+        var inFlight: Int
+    }
+
+    private var entries: [String: Entry] = [:]
+    private(set) var revision: UInt64 = 1
+    private var watchers: [UInt64: CheckedContinuation<Void, Never>] = [:]
+    private var nextWatcher: UInt64 = 0
+    let maxLease: TimeAmount
+
+    init(maxLease: TimeAmount) {
+        self.maxLease = maxLease
+    }
+
+    func register(_ request: RegistryProtocol.RegisterRequest) -> RegistryProtocol.RegisterResponse {
+        let lease = min(TimeAmount.milliseconds(Int64(max(100, request.leaseMs))), maxLease)
+        let previous = entries[request.record.instance]
+        entries[request.record.instance] = Entry(record: request.record, state: .serving, renewedAt: .now(), lease: lease, inFlight: 0)
+        if previous?.record != request.record || previous?.state != .serving { changed() }
+        return RegistryProtocol.RegisterResponse(leaseMs: Int(lease.nanoseconds / 1_000_000), revision: revision)
+    }
+
+    func heartbeat(_ request: RegistryProtocol.HeartbeatRequest) throws(BusError) {
+        guard var entry = entries[request.instance] else {
+            throw BusError(.notFound, "instance \(request.instance) is not registered")
+        }
+        entry.renewedAt = .now()
+        entry.inFlight = request.inFlight
+        let stateChanged = entry.state != request.state
+        entry.state = request.state
+        entries[request.instance] = entry
+        if stateChanged { changed() }
+    }
+
+    func deregister(_ instance: String) {
+        if entries.removeValue(forKey: instance) != nil { changed() }
+    }
+
+    /// Removes instances whose lease ran out; returns their ids.
+    func expire(now: NIODeadline = .now()) -> [String] {
+        let expired = entries.filter { now - $0.value.renewedAt > $0.value.lease }.map(\.key)
+        for instance in expired { entries.removeValue(forKey: instance) }
+        if !expired.isEmpty { changed() }
+        return expired
+    }
+
+    func snapshot(service: String? = nil) -> RegistryProtocol.Snapshot {
+        let now = NIODeadline.now()
+        let views = entries.values
+            .filter { service == nil || $0.record.service == service }
+            .sorted { ($0.record.service, $0.record.instance) < ($1.record.service, $1.record.instance) }
+            .map { RegistryProtocol.InstanceView(record: $0.record, state: $0.state, leaseAgeMs: Int((now - $0.renewedAt).nanoseconds / 1_000_000), inFlight: $0.inFlight) }
+        return RegistryProtocol.Snapshot(revision: revision, instances: views)
+    }
+
+    /// Returns once the revision is past `revision`, or after `wait`.
+    func waitForChange(after revision: UInt64, wait: TimeAmount) async {
+        // Any difference (not only newer) answers at once: a restarted registry counts from 1 again.
+        guard self.revision == revision else { return }
+        let id = nextWatcher
+        nextWatcher += 1
+        let timer = Task { [weak self] in
+            try? await Task.sleep(for: .nanoseconds(wait.nanoseconds))
+            await self?.wake(id)
+        }
+        await withCheckedContinuation { watchers[id] = $0 }
+        timer.cancel()
+    }
+
+    private func wake(_ id: UInt64) {
+        watchers.removeValue(forKey: id)?.resume()
+    }
+
+    private func changed() {
+        revision += 1
+        let waiting = watchers
+        watchers.removeAll()
+        for continuation in waiting.values { continuation.resume() }
+    }
+}

@@ -1,0 +1,69 @@
+import BusRuntime
+import BusWire
+import NIOCore
+import NIOPosix
+import Registry
+
+/// A registry and service nodes on loopback, for tests.
+struct RegistryCluster {
+    static let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+
+    let registry: BusNode
+    let registryPort: Int
+    let expiry: Task<Void, Never>
+
+    static func start(port: Int = 0, maxLease: TimeAmount = .seconds(2)) async throws -> RegistryCluster {
+        let node = BusNode(configuration: BusNode.Configuration(
+            identity: NodeIdentity(service: "registry", instance: "registry-\(UInt16.random(in: 0...UInt16.max))", version: "test"), port: port
+        ), group: group)
+        let service = RegistryService(maxLease: maxLease)
+        service.install(on: node)
+        let bound = try await node.start().port!
+        return RegistryCluster(registry: node, registryPort: bound, expiry: Task { await service.expireLeases(every: .milliseconds(50)) })
+    }
+
+    func stop() async throws {
+        expiry.cancel()
+        try await registry.shutdown(grace: .zero)
+    }
+
+    /// A node of `service` registered with the registries at `ports`.
+    static func node(_ service: String, registryPorts: [Int], lease: TimeAmount = .milliseconds(600), methods: [String: MethodHandler] = [:]) -> BusNode {
+        let instance = "\(service)-\(UInt32.random(in: 0...UInt32.max))"
+        let node = BusNode(configuration: BusNode.Configuration(
+            identity: NodeIdentity(service: service, instance: instance, version: "test"),
+            registries: registryPorts.map { ServiceAddress(host: "127.0.0.1", port: $0) }, lease: lease
+        ), group: group)
+        for (name, handler) in methods { node.register(name, handler) }
+        return node
+    }
+
+    /// A node that only calls, discovering through the registries at `ports`.
+    static func caller(registryPorts: [Int]) -> BusNode {
+        node("caller", registryPorts: registryPorts)
+    }
+
+    /// The registry's current view, straight from its `lookup` method.
+    func lookup(_ service: String? = nil) async throws -> RegistryProtocol.Snapshot {
+        let connection = try await BusNode(configuration: BusNode.Configuration(identity: NodeIdentity(service: "probe", instance: "probe", version: "test")), group: Self.group)
+            .connect(host: "127.0.0.1", port: registryPort)
+        defer { Task { await connection.close() } }
+        let body = try await connection.call(service: "registry", method: "lookup", body: JSONBody.encode(RegistryProtocol.LookupRequest(service: service)))
+        return try JSONBody.decode(RegistryProtocol.Snapshot.self, from: body)
+    }
+}
+
+/// Answers with the serving instance's id, so tests see where calls land.
+func whoami(_ instance: String) -> MethodHandler {
+    .inline { _, _ in ByteBuffer(string: "\"\(instance)\"") }
+}
+
+/// Polls `condition` until it holds or `timeout` passes: waiting for a state, not for time.
+func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if (try? await condition()) == true { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return (try? await condition()) == true
+}
