@@ -96,6 +96,15 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // Real processes of the built `videobus` executable.
+        .testTarget(
+            name: "SystemTests",
+            dependencies: [
+                "BusRuntime",
+                "BusWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "LoadTestTests",
             dependencies: [

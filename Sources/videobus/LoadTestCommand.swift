@@ -108,7 +108,7 @@ final class SpawnedServer: Sendable {
     static func start(threads: Int, token: String?) throws -> SpawnedServer {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments = ["serve", "echo", "--port", "0", "--threads", "\(threads)", "--log-level", "warning", "--exit-with-parent"] + (token.map { ["--token", $0] } ?? [])
+        process.arguments = ["serve", "echo", "--port", "0", "--threads", "\(threads)", "--log-level", "warning", "--exit-with-parent", "--standalone"] + (token.map { ["--token", $0] } ?? [])
         let output = Pipe()
         process.standardOutput = output
         try process.run()

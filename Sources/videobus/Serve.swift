@@ -20,6 +20,11 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var node: NodeOptions
 
+    @OptionGroup var registry: RegistryOptions
+
+    @Flag(help: "Do not register with any registry (reachable only by address).")
+    var standalone = false
+
     @Flag(help: ArgumentHelp("Drain and exit when the parent process exits (for harnesses and supervisors).", visibility: .hidden))
     var exitWithParent = false
 
@@ -35,7 +40,9 @@ struct Serve: AsyncParsableCommand {
         node.bootstrapLogging()
         let logger = Logger(label: "videobus.\(service)")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: node.threads)
-        let busNode = BusNode(configuration: node.configuration(service: service), group: group, logger: logger)
+        var configuration = node.configuration(service: service)
+        configuration.registries = standalone ? [] : registry.addresses
+        let busNode = BusNode(configuration: configuration, group: group, logger: logger)
         let address = try await busNode.start()
         // The first line on stdout tells a parent process (the load-test harness) where we listen.
         printLine("videobus: \(service) listening on \(address.ipAddress ?? node.host):\(address.port ?? node.port)")

@@ -1,0 +1,86 @@
+import ArgumentParser
+import BusRuntime
+import BusWire
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// `videobus call SERVICE.METHOD JSON`: one request from the shell.
+struct CallCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "call",
+        abstract: "Send one request through the bus and print the reply.",
+        discussion: """
+            The reply's JSON goes to standard output; a typed error goes to standard error as CODE: MESSAGE.
+            Exit status: 0 answered; 3 try again (unavailable, no-responders, overloaded, deadline-exceeded);
+            4 the request was refused (invalid-argument, not-found, conflict, unimplemented, unauthenticated,
+            limit-exceeded); 5 any other error.
+            Example: videobus call echo.info '{}'
+            """
+    )
+
+    @Argument(help: "The method to call, as service.method.")
+    var target: String
+
+    @Argument(help: "The request body (JSON).")
+    var body: String = "{}"
+
+    @Option(help: "Seconds to wait for the answer.")
+    var timeout: Double = 5
+
+    @Option(help: "Idempotency key: makes retrying after a lost connection safe.")
+    var idempotencyKey: String?
+
+    @OptionGroup var registry: RegistryOptions
+
+    @Option(name: .customLong("token"), help: "Shared secret of the bus (default: $VIDEOBUS_TOKEN).")
+    var tokenOption: String?
+
+    var parsedTarget: (service: String, method: String)? {
+        guard let dot = target.firstIndex(of: "."), dot != target.startIndex, target.index(after: dot) != target.endIndex else { return nil }
+        return (String(target[..<dot]), String(target[target.index(after: dot)...]))
+    }
+
+    func validate() throws {
+        guard parsedTarget != nil else { throw ValidationError("\(target) is not service.method") }
+        guard (try? JSONSerialization.jsonObject(with: Data(body.utf8), options: [.fragmentsAllowed])) != nil else {
+            throw ValidationError("the body is not valid JSON: \(body)")
+        }
+        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+    }
+
+    func run() async throws {
+        let (service, method) = parsedTarget!
+        let node = makeCallerNode(name: "call", registries: registry.addresses, token: tokenOption)
+        defer { Task { try? await node.shutdown(grace: .zero) } }
+        do {
+            let answer = try await node.call(
+                service: service, method: method, body: ByteBuffer(string: body),
+                timeout: .nanoseconds(Int64(timeout * 1e9)), idempotencyKey: idempotencyKey
+            )
+            printLine(String(buffer: answer))
+        } catch {
+            FileHandle.standardError.write(Data("\(error.code.rawValue): \(error.message)\n".utf8))
+            throw ExitCode(Self.exitCode(for: error.code))
+        }
+    }
+
+    static func exitCode(for code: ErrorCode) -> Int32 {
+        switch code {
+        case .unavailable, .noResponders, .overloaded, .deadlineExceeded: 3
+        case .invalidArgument, .notFound, .conflict, .unimplemented, .unauthenticated, .limitExceeded: 4
+        default: 5
+        }
+    }
+}
+
+/// A node that only calls: it serves nothing and registers nowhere.
+func makeCallerNode(name: String, registries: [ServiceAddress], token: String?) -> BusNode {
+    BusNode(
+        configuration: BusNode.Configuration(
+            identity: NodeIdentity(service: name, instance: "\(name)-\(getpid())", version: Videobus.configuration.version),
+            token: token ?? ProcessInfo.processInfo.environment["VIDEOBUS_TOKEN"], registries: registries
+        ),
+        group: MultiThreadedEventLoopGroup.singleton
+    )
+}

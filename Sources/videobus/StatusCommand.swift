@@ -1,0 +1,46 @@
+import ArgumentParser
+import BusRuntime
+import BusWire
+import Foundation
+
+/// `videobus status`: every instance the registry knows.
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "List every registered instance: service, address, state, lease age, requests in flight."
+    )
+
+    @OptionGroup var registry: RegistryOptions
+
+    @Option(name: .customLong("token"), help: "Shared secret of the bus (default: $VIDEOBUS_TOKEN).")
+    var tokenOption: String?
+
+    @Flag(help: "Print the registry's snapshot as JSON.")
+    var json = false
+
+    func run() async throws {
+        let node = makeCallerNode(name: "status", registries: registry.addresses, token: tokenOption)
+        defer { Task { try? await node.shutdown(grace: .zero) } }
+        let snapshot: RegistryProtocol.Snapshot
+        do {
+            snapshot = try await node.registrySnapshot()
+        } catch {
+            FileHandle.standardError.write(Data("\(error.code.rawValue): \(error.message)\n".utf8))
+            throw ExitCode(3)
+        }
+        if json {
+            printLine(String(buffer: try JSONBody.encode(snapshot)))
+            return
+        }
+        let rows = [["SERVICE", "INSTANCE", "ADDRESS", "STATE", "LEASE AGE", "IN FLIGHT", "VERSION"]]
+            + snapshot.instances.map {
+                [$0.record.service, $0.record.instance, "\($0.record.host):\($0.record.port)", $0.state.rawValue,
+                 String(format: "%.1fs", Double($0.leaseAgeMs) / 1000), "\($0.inFlight)", $0.record.version]
+            }
+        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max()! }
+        for row in rows {
+            printLine(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+        }
+        if snapshot.instances.isEmpty { printLine("(no instances registered)") }
+    }
+}

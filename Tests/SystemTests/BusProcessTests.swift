@@ -1,0 +1,101 @@
+import BusRuntime
+import BusWire
+import Foundation
+import NIOCore
+import NIOPosix
+import Testing
+
+/// The bus as real processes: a registry and echo servers started from the
+/// built executable, driven by the CLI and by an in-test node.
+@Suite(.serialized) struct BusProcessTests {
+    struct Cluster {
+        var registry: VideobusProcess
+        var registryPort: Int
+        var servers: [VideobusProcess]
+
+        var registryFlag: [String] { ["--registry", "127.0.0.1:\(registryPort)"] }
+
+        static func start(servers count: Int) async throws -> Cluster {
+            let registry = try VideobusProcess(["registry", "--port", "0", "--max-lease", "3"])
+            let port = try await registry.listeningPort()
+            var servers: [VideobusProcess] = []
+            for _ in 0..<count {
+                let server = try VideobusProcess(["serve", "echo", "--registry", "127.0.0.1:\(port)"])
+                _ = try await server.listeningPort()
+                servers.append(server)
+            }
+            return Cluster(registry: registry, registryPort: port, servers: servers)
+        }
+
+        func stop() {
+            for server in servers { server.stop() }
+            registry.stop()
+        }
+
+        func registeredEchoServers() async throws -> Int {
+            let (status, output) = try await VideobusProcess.run(["status", "--json"] + registryFlag)
+            guard status == 0 else { return -1 }
+            return output.components(separatedBy: "\"service\":\"echo\"").count - 1
+        }
+    }
+
+    @Test func callAndStatusWorkAgainstRealProcesses() async throws {
+        let cluster = try await Cluster.start(servers: 2)
+        defer { cluster.stop() }
+        #expect(await eventually { try await cluster.registeredEchoServers() == 2 })
+
+        let (status, table) = try await VideobusProcess.run(["status"] + cluster.registryFlag)
+        #expect(status == 0)
+        #expect(table.contains("SERVICE") && table.components(separatedBy: "serving").count - 1 == 2, "\(table)")
+
+        let (callStatus, answer) = try await VideobusProcess.run(["call", "echo.echo", #"{"video_id":"test_001"}"#] + cluster.registryFlag)
+        #expect(callStatus == 0)
+        #expect(answer.contains(#"{"video_id":"test_001"}"#))
+
+        let (unknownMethod, message) = try await VideobusProcess.run(["call", "echo.nope"] + cluster.registryFlag)
+        #expect(unknownMethod == 4)
+        #expect(message.contains("unimplemented: echo has no method nope"))
+        let (noService, _) = try await VideobusProcess.run(["call", "nobody.ping"] + cluster.registryFlag)
+        #expect(noService == 3)
+        let (badJSON, _) = try await VideobusProcess.run(["call", "echo.echo", "{nope"] + cluster.registryFlag)
+        #expect(badJSON == 64)  // ArgumentParser's usage error
+    }
+
+    @Test func aKilledServerIsRoutedAroundAndADrainedOneExitsCleanly() async throws {
+        let cluster = try await Cluster.start(servers: 2)
+        defer { cluster.stop() }
+        #expect(await eventually { try await cluster.registeredEchoServers() == 2 })
+
+        let caller = BusNode(configuration: BusNode.Configuration(
+            identity: NodeIdentity(service: "system-test", instance: "system-test-\(getpid())", version: "test"),
+            registries: [ServiceAddress(host: "127.0.0.1", port: cluster.registryPort)]
+        ), group: MultiThreadedEventLoopGroup.singleton)
+
+        // Calls run continuously while one server is killed with SIGKILL.
+        var answered = 0
+        for n in 0..<400 {
+            if n == 100 { cluster.servers[0].signal(SIGKILL) }
+            let body = ByteBuffer(string: "{\"n\":\(n)}")
+            let answer = try await caller.call(service: "echo", method: "echo", body: body, timeout: .seconds(5), idempotencyKey: "call-\(n)")
+            #expect(answer == body)
+            answered += 1
+        }
+        #expect(answered == 400)
+
+        // SIGTERM drains: the server deregisters and exits 0.
+        cluster.servers[1].signal(SIGTERM)
+        #expect(try await cluster.servers[1].exitStatus() == 0)
+        #expect(await eventually { try await cluster.registeredEchoServers() == 0 })
+        try await caller.shutdown(grace: .zero)
+    }
+}
+
+/// Polls `condition` until it holds or `timeout` passes.
+func eventually(timeout: Duration = .seconds(15), _ condition: () async throws -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if (try? await condition()) == true { return true }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+    return (try? await condition()) == true
+}

@@ -1,0 +1,78 @@
+import Foundation
+
+/// A `videobus` child process, its output captured to a file, stopped by PID.
+final class VideobusProcess: @unchecked Sendable {
+    static let executable: URL = {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/videobus")
+    }()
+
+    let process = Process()
+    let output: URL
+
+    /// Starts `videobus arguments…`; stdout and stderr go to a temporary file.
+    init(_ arguments: [String]) throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.executable.path) else {
+            throw SystemTestError("\(Self.executable.path) is missing: run `swift build` first")
+        }
+        output = FileManager.default.temporaryDirectory.appendingPathComponent("videobus-\(UUID().uuidString).log")
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: output)
+        process.executableURL = Self.executable
+        process.arguments = arguments
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+    var log: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
+
+    /// Waits for the "listening on host:port" line and returns the port.
+    func listeningPort(timeout: Duration = .seconds(20)) async throws -> Int {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let line = log.split(separator: "\n").first(where: { $0.contains(" listening on ") }),
+                let port = Int(line.split(separator: ":").last ?? "") {
+                return port
+            }
+            guard process.isRunning else { throw SystemTestError("exited before listening:\n\(log)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw SystemTestError("not listening after \(timeout):\n\(log)")
+    }
+
+    func signal(_ signal: Int32) { kill(pid, signal) }
+
+    /// Waits for the process to exit and returns its status.
+    func exitStatus(timeout: Duration = .seconds(20)) async throws -> Int32 {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else { throw SystemTestError("still running after \(timeout)") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return process.terminationStatus
+    }
+
+    /// Kills the process if it still runs and removes its log.
+    func stop() {
+        if process.isRunning {
+            kill(pid, SIGKILL)
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: output)
+    }
+
+    /// Runs `videobus arguments…` to completion: (status, output).
+    static func run(_ arguments: [String]) async throws -> (Int32, String) {
+        let child = try VideobusProcess(arguments)
+        defer { child.stop() }
+        let status = try await child.exitStatus()
+        return (status, child.log)
+    }
+}
+
+struct SystemTestError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
