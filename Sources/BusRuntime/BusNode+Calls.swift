@@ -17,18 +17,89 @@ extension BusNode {
         idempotencyKey: String? = nil,
         trace: String? = nil
     ) async throws(BusError) -> ByteBuffer {
+        let deadline = NIODeadline.now() + (timeout ?? configuration.defaultCallTimeout)
+        let registry = try await discovery(until: deadline, for: service)
+        let header = FrameHeader(kind: .request, service: service, method: method, idempotencyKey: idempotencyKey, trace: trace)
+        return try await send(header, body: body, to: service, deadline: deadline, registry: registry, repeatable: idempotencyKey != nil)
+    }
+
+    /// Typed form: JSON request and response bodies.
+    public func call<Request: Encodable & Sendable, Response: Decodable & Sendable>(
+        _ service: String, _ method: String, _ request: Request, as: Response.Type,
+        timeout: TimeAmount? = nil, idempotencyKey: String? = nil
+    ) async throws(BusError) -> Response {
+        let body = try await call(service: service, method: method, body: JSONBody.encode(request), timeout: timeout, idempotencyKey: idempotencyKey)
+        return try JSONBody.decode(Response.self, from: body)
+    }
+
+    /// Delivers an event to one instance of every service that subscribes to
+    /// `topic`, and reports which acknowledged it. Receivers deduplicate on
+    /// `eventID`, so a redelivery (by this call's retries or by the caller's)
+    /// has no second effect.
+    public func publish(
+        topic: String,
+        payload: ByteBuffer,
+        eventID: String,
+        timeout: TimeAmount? = nil,
+        trace: String? = nil
+    ) async -> EventDeliveryReport {
+        var report = EventDeliveryReport(topic: topic, eventID: eventID)
+        let deadline = NIODeadline.now() + (timeout ?? configuration.defaultCallTimeout)
+        let registry: RegistryClient
+        do {
+            registry = try await discovery(until: deadline, for: "subscribers of \(topic)")
+        } catch {
+            report.failed["*"] = error
+            return report
+        }
+        let header = FrameHeader(kind: .event, trace: trace, topic: topic, eventID: eventID, source: configuration.identity.service)
+        let groups = registry.groups(subscribedTo: topic)
+        await withTaskGroup(of: (String, BusError?).self) { tasks in
+            for group in groups {
+                tasks.addTask {
+                    do {
+                        _ = try await self.send(header, body: payload, to: group, deadline: deadline, registry: registry, repeatable: true)
+                        return (group, nil)
+                    } catch {
+                        return (group, error as? BusError ?? BusError(.internal, "\(error)"))
+                    }
+                }
+            }
+            for await (group, error) in tasks {
+                if let error { report.failed[group] = error } else { report.acknowledged.append(group) }
+            }
+        }
+        report.acknowledged.sort()
+        return report
+    }
+
+    /// Everything the registries know (for `videobus status`).
+    public func registrySnapshot(timeout: TimeAmount = .seconds(2)) async throws(BusError) -> RegistryProtocol.Snapshot {
+        let registry = try await discovery(until: .now() + timeout, for: "the registry's snapshot")
+        return registry.snapshot!
+    }
+
+    /// The registry client, once it holds a first snapshot.
+    private func discovery(until deadline: NIODeadline, for what: String) async throws(BusError) -> RegistryClient {
         guard let registry else {
-            throw BusError(.noResponders, "no registry is configured, so \(service) cannot be found")
+            throw BusError(.noResponders, "no registry is configured, so \(what) cannot be found")
         }
         startDiscoveryIfNeeded()
-        let deadline = NIODeadline.now() + (timeout ?? configuration.defaultCallTimeout)
         if registry.snapshot == nil, !(await registry.waitForSnapshot(until: deadline)) {
             throw BusError(.noResponders, "no registry answered before the deadline")
         }
+        return registry
+    }
+
+    /// Sends one request or event to an instance of `service`, trying others
+    /// when that is safe. `repeatable`: a second delivery has no second effect
+    /// (an idempotency key, or an event), so a lost connection may be retried.
+    private func send(
+        _ header: FrameHeader, body: ByteBuffer, to service: String,
+        deadline: NIODeadline, registry: RegistryClient, repeatable: Bool
+    ) async throws(BusError) -> ByteBuffer {
         var tried: Set<String> = []
         var lastError: BusError?
-        let header = FrameHeader(kind: .request, service: service, method: method, idempotencyKey: idempotencyKey, trace: trace)
-
         while NIODeadline.now() < deadline {
             guard let instance = pick(registry.instances(of: service), avoiding: tried) else {
                 throw lastError ?? BusError(.noResponders, "no live instance of \(service)")
@@ -50,32 +121,13 @@ extension BusNode {
                 return answer
             } catch {
                 let error = error as? BusError ?? BusError(.internal, "\(error)")
-                let safe = error.retryable || (idempotencyKey != nil && error.code == .unavailable)
+                let safe = error.retryable || (repeatable && error.code == .unavailable)
                 guard safe, retryBudget.withdraw() else { throw error }
                 lastError = error
             }
         }
         throw lastError.map { BusError(.deadlineExceeded, "deadline passed after: \($0.message)", retryable: false) }
             ?? BusError(.deadlineExceeded, "deadline passed before \(service) answered", retryable: false)
-    }
-
-    /// Typed form: JSON request and response bodies.
-    public func call<Request: Encodable & Sendable, Response: Decodable & Sendable>(
-        _ service: String, _ method: String, _ request: Request, as: Response.Type,
-        timeout: TimeAmount? = nil, idempotencyKey: String? = nil
-    ) async throws(BusError) -> Response {
-        let body = try await call(service: service, method: method, body: JSONBody.encode(request), timeout: timeout, idempotencyKey: idempotencyKey)
-        return try JSONBody.decode(Response.self, from: body)
-    }
-
-    /// Everything the registries know (for `videobus status`).
-    public func registrySnapshot(timeout: TimeAmount = .seconds(2)) async throws(BusError) -> RegistryProtocol.Snapshot {
-        guard let registry else { throw BusError(.noResponders, "no registry is configured") }
-        startDiscoveryIfNeeded()
-        guard await registry.waitForSnapshot(until: .now() + timeout), let snapshot = registry.snapshot else {
-            throw BusError(.unavailable, "no registry answered within \(timeout.nanoseconds / 1_000_000) ms")
-        }
-        return snapshot
     }
 
     /// Power of two choices: of two random candidates, the one with fewer calls in flight.

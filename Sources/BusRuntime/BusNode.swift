@@ -24,6 +24,7 @@ public final class BusNode: Sendable {
 
     private struct State {
         var methods: [String: MethodHandler] = [:]
+        var subscriptions: [String: EventHandler] = [:]
         var core: NodeCore?
         var listener: (any Channel)?
         var isDiscovering = false
@@ -56,6 +57,16 @@ public final class BusNode: Sendable {
         }
     }
 
+    /// Handles the events of `topic` published anywhere on the bus. Only before
+    /// ``start()``. The node's group is its service: each event reaches one
+    /// instance of each subscribing service.
+    public func subscribe(_ topic: String, _ handler: @escaping EventHandler) {
+        state.withLockedValue {
+            precondition($0.core == nil, "subscribe before starting the node")
+            $0.subscriptions[topic] = handler
+        }
+    }
+
     /// Starts listening; returns the bound address (the real port when 0 was asked).
     @discardableResult
     public func start() async throws -> SocketAddress {
@@ -63,7 +74,7 @@ public final class BusNode: Sendable {
             precondition(state.core == nil, "the node is already started")
             var methods = state.methods
             SystemMethods.install(into: &methods, configuration: configuration, node: self)
-            let core = NodeCore(configuration: configuration, methods: methods, logger: logger)
+            let core = NodeCore(configuration: configuration, methods: methods, subscriptions: state.subscriptions, logger: logger)
             state.core = core
             return core
         }
@@ -96,7 +107,8 @@ public final class BusNode: Sendable {
             let record = RegistryProtocol.InstanceRecord(
                 service: identity.service, instance: identity.instance,
                 host: configuration.advertisedHost ?? address.ipAddress ?? configuration.host, port: address.port!,
-                version: identity.version, methods: core.methods.keys.sorted()
+                version: identity.version, methods: core.methods.keys.sorted(),
+                subscriptions: core.subscriptions.keys.sorted()
             )
             registry.start(record: record, inFlight: { core.requestsInFlight })
         }

@@ -79,7 +79,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         case (_, .error):
             let error = frame.header.error ?? BusError(.protocolError, "\(peerName) sent an error frame without an error")
             fail(error, context: context)
-        case (.ready, .response), (.peerDraining, .response):
+        case (.ready, .response), (.peerDraining, .response), (.ready, .eventAck), (.peerDraining, .eventAck):
             complete(frame)
         case (.ready, .goAway):
             state = .peerDraining
@@ -116,8 +116,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     var outstandingCalls: Int { pending.count }
 
-    /// Sends a request and completes `promise` with the answer's plain body, or
-    /// fails it with a ``BusError``. Never waits past `deadline`.
+    /// Sends a request (or an event) and completes `promise` with the answer's
+    /// plain body (empty for an event ack), or fails it with a ``BusError``.
+    /// Never waits past `deadline`.
     func call(_ header: FrameHeader, body: ByteBuffer, deadline: NIODeadline, promise: EventLoopPromise<ByteBuffer>) {
         guard let context else { return promise.fail(BusError(.unavailable, "connection to \(peerName) is closed")) }
         let peerLimits: WireLimits
@@ -136,8 +137,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         var header = header
         header.id = nextID
         nextID += 1
-        // Round up, so that the peer never sees less time than there is.
-        header.timeoutMilliseconds = UInt64((remaining.nanoseconds + 999_999) / 1_000_000)
+        if header.kind == .request {
+            // Round up, so that the peer never sees less time than there is.
+            header.timeoutMilliseconds = UInt64((remaining.nanoseconds + 999_999) / 1_000_000)
+        }
         do {
             try outbox.append(Frame(header: header, body: body))
         } catch {

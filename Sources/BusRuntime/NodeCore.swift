@@ -9,6 +9,7 @@ import Synchronization
 final class NodeCore: Sendable {
     let configuration: BusNode.Configuration
     let methods: [String: MethodHandler]
+    let subscriptions: [String: EventHandler]
     let logger: Logger
     let startedAt = NIODeadline.now()
 
@@ -16,9 +17,10 @@ final class NodeCore: Sendable {
     private let draining = Atomic<Bool>(false)
     private let connections = NIOLockedValueBox<[ObjectIdentifier: NIOLoopBound<ServerConnectionHandler>]>([:])
 
-    init(configuration: BusNode.Configuration, methods: [String: MethodHandler], logger: Logger) {
+    init(configuration: BusNode.Configuration, methods: [String: MethodHandler], subscriptions: [String: EventHandler], logger: Logger) {
         self.configuration = configuration
         self.methods = methods
+        self.subscriptions = subscriptions
         self.logger = logger
     }
 

@@ -56,6 +56,14 @@ final class RegistryClient: Sendable {
 
     var snapshot: RegistryProtocol.Snapshot? { state.withLockedValue { $0.snapshot } }
 
+    /// The services (event groups) with an instance subscribed to `topic`.
+    func groups(subscribedTo topic: String) -> [String] {
+        state.withLockedValue { state in
+            let instances = state.snapshot?.instances ?? []
+            return Set(instances.filter { $0.record.subscriptions.contains(topic) }.map(\.record.service)).sorted()
+        }
+    }
+
     /// Waits until a first snapshot has arrived, or `deadline`.
     func waitForSnapshot(until deadline: NIODeadline) async -> Bool {
         while NIODeadline.now() < deadline {

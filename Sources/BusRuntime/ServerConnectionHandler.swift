@@ -47,6 +47,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         case .ready:
             switch frame.header.kind {
             case .request: serve(frame, context: context)
+            case .event: deliver(frame, context: context)
             case .ping: send(Frame(header: FrameHeader(kind: .pong, id: frame.header.id)))
             case .goAway, .pong: break
             case .error: context.close(promise: nil)
@@ -108,19 +109,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private func serve(_ frame: Frame, context: ChannelHandlerContext) {
         let header = frame.header
         let id = header.id
-        if core.isDraining {
-            return answer(id, .failure(BusError(.unavailable, "\(core.configuration.identity.instance) is draining")))
-        }
-        guard inFlight < core.configuration.limits.maxInFlight, core.admit() else {
-            return answer(id, .failure(BusError(.overloaded, "\(core.configuration.identity.instance) has too many requests in flight")))
-        }
-        inFlight += 1
+        if let refusal = admitWork() { return answer(id, .failure(refusal)) }
         var released = false
         func complete(_ result: Result<ByteBuffer, BusError>) {
             precondition(!released)
             released = true
-            inFlight -= 1
-            core.release()
+            releaseWork()
             answer(id, result)
         }
 
@@ -174,6 +168,68 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 }
             }
         }
+    }
+
+    /// Takes an in-flight slot for a request or event, or says why not.
+    private func admitWork() -> BusError? {
+        if core.isDraining {
+            return BusError(.unavailable, "\(core.configuration.identity.instance) is draining")
+        }
+        guard inFlight < core.configuration.limits.maxInFlight, core.admit() else {
+            return BusError(.overloaded, "\(core.configuration.identity.instance) has too many requests in flight")
+        }
+        inFlight += 1
+        return nil
+    }
+
+    private func releaseWork() {
+        inFlight -= 1
+        core.release()
+    }
+
+    // MARK: - Events
+
+    private func deliver(_ frame: Frame, context: ChannelHandlerContext) {
+        let header = frame.header
+        let id = header.id
+        guard let topic = header.topic, let eventID = header.eventID else {
+            return acknowledge(id, BusError(.invalidArgument, "an event needs topic and event_id"))
+        }
+        guard let handler = core.subscriptions[topic] else {
+            return acknowledge(id, BusError(.unimplemented, "\(core.configuration.identity.service) does not subscribe to \(topic)"))
+        }
+        if let refusal = admitWork() { return acknowledge(id, refusal) }
+        let body: ByteBuffer
+        do {
+            body = try inflater.body(of: frame)
+        } catch {
+            releaseWork()
+            return acknowledge(id, BusError(error.code, error.description, retryable: false))
+        }
+        var logger = core.logger
+        logger[metadataKey: "event-id"] = "\(eventID)"
+        logger[metadataKey: "topic"] = "\(topic)"
+        let delivery = EventDelivery(topic: topic, eventID: eventID, source: header.source, trace: header.trace, logger: logger)
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        Task {
+            var failure: BusError?
+            do {
+                try await handler(body, delivery)
+            } catch {
+                failure = BusError(handlerError: error)
+            }
+            let outcome = failure
+            loopBound.eventLoop.execute {
+                loopBound.value.releaseWork()
+                loopBound.value.acknowledge(id, outcome)
+                loopBound.value.scheduleFlush()
+            }
+        }
+    }
+
+    /// Acks an event, or refuses it with `error`.
+    private func acknowledge(_ id: UInt64, _ error: BusError?) {
+        send(Frame(header: FrameHeader(kind: .eventAck, id: id, error: error)))
     }
 
     private func answer(_ id: UInt64, _ result: Result<ByteBuffer, BusError>) {

@@ -1,0 +1,31 @@
+import BusWire
+import Logging
+import NIOCore
+
+/// One event as a subscriber receives it.
+public struct EventDelivery: Sendable {
+    public let topic: String
+    /// Globally unique: a redelivered event has the same id (deduplicate on it).
+    public let eventID: String
+    /// The publishing service, when it said.
+    public let source: String?
+    public let trace: String?
+    /// Carries `event-id` and `topic` metadata.
+    public var logger: Logger
+}
+
+/// Handles the events of one topic. Returning acknowledges the event; throwing
+/// refuses it (a nack), and a ``BusError`` marked retryable asks for redelivery.
+public typealias EventHandler = @Sendable (ByteBuffer, EventDelivery) async throws -> Void
+
+/// What became of one published event: which subscribing groups acknowledged
+/// it and which did not, with why.
+public struct EventDeliveryReport: Sendable {
+    public var topic: String
+    public var eventID: String
+    public var acknowledged: [String] = []
+    public var failed: [String: BusError] = [:]
+
+    /// Whether every subscribing group acknowledged the event.
+    public var isComplete: Bool { failed.isEmpty }
+}
