@@ -11,6 +11,7 @@ final class NodeCore: Sendable {
     let methods: [String: MethodHandler]
     let subscriptions: [String: EventHandler]
     let logger: Logger
+    let metrics: RequestMetrics
     let startedAt = NIODeadline.now()
 
     private let inFlight = Atomic<Int>(0)
@@ -21,6 +22,7 @@ final class NodeCore: Sendable {
         self.configuration = configuration
         self.methods = methods
         self.subscriptions = subscriptions
+        self.metrics = RequestMetrics(service: configuration.identity.service)
         self.logger = logger
     }
 

@@ -109,12 +109,23 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private func serve(_ frame: Frame, context: ChannelHandlerContext) {
         let header = frame.header
         let id = header.id
-        if let refusal = admitWork() { return answer(id, .failure(refusal)) }
+        let arrived = NIODeadline.now()
+        let method = header.method ?? ""
+        let metrics = core.metrics
+        if let refusal = admitWork() {
+            metrics.record(method: method, outcome: refusal, since: arrived)
+            return answer(id, .failure(refusal))
+        }
         var released = false
         func complete(_ result: Result<ByteBuffer, BusError>) {
             precondition(!released)
             released = true
             releaseWork()
+            if case .failure(let error) = result {
+                metrics.record(method: method, outcome: error, since: arrived)
+            } else {
+                metrics.record(method: method, outcome: nil, since: arrived)
+            }
             answer(id, result)
         }
 

@@ -4,6 +4,7 @@ import BusWire
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 
 /// Options every command that runs a bus node shares.
 struct NodeOptions: ParsableArguments {
@@ -22,12 +23,16 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Event-loop threads (default: one per core).")
     var threads: Int = System.coreCount
 
+    @Option(help: "Port of the HTTP endpoint serving GET /metrics (Prometheus); none when omitted.")
+    var metricsPort: Int?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        if let metricsPort, !(0...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be 0...65535") }
     }
 
     func configuration(service: String) -> BusNode.Configuration {
@@ -49,6 +54,16 @@ struct NodeOptions: ParsableArguments {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+extension NodeOptions {
+    /// Starts the /metrics endpoint when `--metrics-port` was given, printing where it listens.
+    func startMetricsEndpoint(group: any EventLoopGroup) async throws -> (any Channel)? {
+        guard let metricsPort else { return nil }
+        let channel = try await MetricsEndpoint.bootstrap().start(host: host, port: metricsPort, group: group)
+        printLine("videobus: metrics on http://\(host):\(channel.localAddress?.port ?? metricsPort)/metrics")
+        return channel
+    }
+}
 
 /// Writes a line to standard output at once (unbuffered), so a parent reading
 /// a pipe sees it immediately.

@@ -34,10 +34,12 @@ struct RegistryCommand: AsyncParsableCommand {
         registry.install(on: busNode)
         let address = try await busNode.start()
         printLine("videobus: registry listening on \(address.ipAddress ?? node.host):\(address.port ?? configuration.port)")
+        let metrics = try await node.startMetricsEndpoint(group: group)
         let expiry = Task { await registry.expireLeases { logger.info("\($0)") } }
         let services = ServiceGroup(services: [busNode], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await services.run()
         expiry.cancel()
+        try? await metrics?.close()
         try await group.shutdownGracefully()
     }
 }

@@ -46,9 +46,11 @@ struct Serve: AsyncParsableCommand {
         let address = try await busNode.start()
         // The first line on stdout tells a parent process (the load-test harness) where we listen.
         printLine("videobus: \(service) listening on \(address.ipAddress ?? node.host):\(address.port ?? node.port)")
+        let metrics = try await node.startMetricsEndpoint(group: group)
         if exitWithParent { watchParent() }
         let services = ServiceGroup(services: [busNode], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await services.run()
+        try? await metrics?.close()
         try await group.shutdownGracefully()
     }
 

@@ -30,10 +30,15 @@ final class VideobusProcess: @unchecked Sendable {
 
     /// Waits for the "listening on host:port" line and returns the port.
     func listeningPort(timeout: Duration = .seconds(20)) async throws -> Int {
+        try await port(after: " listening on ", timeout: timeout)
+    }
+
+    /// Waits for the first output line containing `marker` and returns the port it names.
+    func port(after marker: String, timeout: Duration = .seconds(20)) async throws -> Int {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let line = log.split(separator: "\n").first(where: { $0.contains(" listening on ") }),
-                let port = Int(line.split(separator: ":").last ?? "") {
+            if let line = log.split(separator: "\n").first(where: { $0.contains(marker) }),
+                let port = Int(line.split(separator: ":").last?.split(separator: "/").first ?? "") {
                 return port
             }
             guard process.isRunning else { throw SystemTestError("exited before listening:\n\(log)") }

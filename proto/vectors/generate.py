@@ -10,6 +10,11 @@ reference decoder and fails if the result differs from the file's stated
 meaning, re-encodes the frames of every error-free vector to confirm its
 "canonical" flag, and validates files, headers and handshake bodies against
 proto/schemas/ when the jsonschema module is available.
+
+--check also validates the method examples (proto/vectors/methods/NAME.json,
+each a list of example bodies, written by hand) against their schemas in
+proto/schemas/methods/, and confirms that a few bodies the methods refuse are
+refused by the schemas too.
 """
 
 from __future__ import annotations
@@ -378,6 +383,8 @@ def meaning_of(frames, error) -> tuple[list, dict | None]:
 
 
 def load_schemas():
+    """Validators by file name: "NAME.schema.json" for proto/schemas/, and
+    "methods/NAME.schema.json" for proto/schemas/methods/. None without jsonschema."""
     try:
         import jsonschema  # noqa: F401
         from referencing import Registry, Resource
@@ -385,9 +392,11 @@ def load_schemas():
         return None
     resources = []
     schemas = {}
-    for path in sorted((PROTO / "schemas").glob("*.schema.json")):
+    paths = [(p.name, p) for p in sorted((PROTO / "schemas").glob("*.schema.json"))]
+    paths += [(f"methods/{p.name}", p) for p in sorted(METHOD_SCHEMAS.glob("*.schema.json"))]
+    for name, path in paths:
         doc = json.loads(path.read_text(encoding="utf-8"))
-        schemas[path.name] = doc
+        schemas[name] = doc
         resources.append((doc["$id"], Resource.from_contents(doc)))
     registry = Registry().with_resources(resources)
     from jsonschema import Draft202012Validator
@@ -396,6 +405,105 @@ def load_schemas():
         Draft202012Validator.check_schema(doc)
         validators[name] = Draft202012Validator(doc, registry=registry)
     return validators
+
+
+# ---------------------------------------------------------------- method examples
+
+METHOD_SCHEMAS = PROTO / "schemas" / "methods"
+METHOD_EXAMPLES = HERE / "methods"
+# Example files whose schema is not NAME.schema.json.
+METHOD_SCHEMA_OF = {
+    "registry.lookup.response": "registry.snapshot",
+    "registry.watch.response": "registry.snapshot",
+}
+# Schemas that are not messages (only $defs), so need no example.
+METHOD_SCHEMAS_WITHOUT_EXAMPLES = {"registry.defs"}
+
+
+def _record(**changes) -> dict:
+    record = {"service": "analysis-store", "instance": "analysis-store-1", "host": "10.0.0.12",
+              "port": 7311, "version": "0.1.0", "methods": ["echo", "get", "info", "ping"],
+              "subscriptions": []}
+    record.update(changes)
+    return {k: v for k, v in record.items() if v is not None}
+
+
+# Bodies the methods refuse (invalid-argument), which the schemas must refuse too:
+# (schema, body, what is wrong).
+METHOD_COUNTER_EXAMPLES = [
+    ("registry.register.request", {"record": _record(subscriptions=None), "lease_ms": 6000},
+     "record without subscriptions (required: the Swift type has no default)"),
+    ("registry.register.request", {"record": _record()}, "no lease_ms"),
+    ("registry.register.request", {"record": _record(port=0), "lease_ms": 6000}, "record.port 0"),
+    ("registry.register.request", {"record": _record(port=65536), "lease_ms": 6000}, "record.port 65536"),
+    ("registry.register.request", {"record": _record(host=""), "lease_ms": 6000}, "empty record.host"),
+    ("registry.register.request", {"record": _record(service="s" * 129), "lease_ms": 6000},
+     "record.service of 129 bytes"),
+    ("registry.register.request", {"record": _record(), "lease_ms": "6000"}, "lease_ms as a string"),
+    ("registry.heartbeat.request", {"instance": "analysis-store-1", "state": "paused", "in_flight": 0},
+     "unknown state"),
+    ("registry.heartbeat.request", {"instance": "analysis-store-1", "state": "serving"}, "no in_flight"),
+    ("registry.deregister.request", {}, "no instance"),
+    ("registry.lookup.request", {"service": 7}, "service not a string"),
+    ("registry.watch.request", {"revision": -1, "wait_ms": 1000}, "negative revision"),
+    ("registry.watch.request", {"revision": 3}, "no wait_ms"),
+    ("registry.snapshot", {"revision": 3, "instances": [{"record": _record(), "state": "serving",
+                                                         "lease_age_ms": 5}]},
+     "instance view without in_flight"),
+]
+
+
+def check_method_examples(validators) -> tuple[int, int, list[str]]:
+    """Validates proto/vectors/methods/*.json; returns (checks passed, checks failed, failures)."""
+    passed, failed, failures = 0, 0, []
+    schema_names = {p.name[:-len(".schema.json")] for p in METHOD_SCHEMAS.glob("*.schema.json")}
+    covered = set()
+    for path in sorted(METHOD_EXAMPLES.glob("*.json")):
+        fname = f"methods/{path.name}"
+        message = path.name[:-len(".json")]
+        schema = METHOD_SCHEMA_OF.get(message, message)
+        if schema not in schema_names or schema in METHOD_SCHEMAS_WITHOUT_EXAMPLES:
+            failures.append(f"{fname}: no schema {schema}.schema.json in schemas/methods/")
+            failed += 1
+            continue
+        covered.add(schema)
+        try:
+            bodies = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as e:
+            failures.append(f"{fname}: not JSON: {e}")
+            failed += 1
+            continue
+        if not isinstance(bodies, list) or not 1 <= len(bodies) <= 3:
+            failures.append(f"{fname}: must be a list of 1 to 3 example bodies")
+            failed += 1
+            continue
+        for i, body in enumerate(bodies):
+            problems = []
+            if not isinstance(body, dict):
+                problems.append("a body is a JSON object")
+            elif validators is not None:
+                problems += [f"{e.json_path}: {e.message}" for e in
+                             validators[f"methods/{schema}.schema.json"].iter_errors(body)]
+            if not problems and schema == "registry.snapshot":
+                keys = [(v["record"]["service"], v["record"]["instance"]) for v in body["instances"]]
+                if keys != sorted(keys):
+                    problems.append("instances are not sorted by service, then instance")
+            if problems:
+                failures.extend(f"{fname}[{i}]: {p}" for p in problems)
+                failed += 1
+            else:
+                passed += 1
+    for schema in sorted(schema_names - covered - METHOD_SCHEMAS_WITHOUT_EXAMPLES):
+        failures.append(f"schemas/methods/{schema}.schema.json: no example in vectors/methods/")
+        failed += 1
+    if validators is not None:
+        for schema, body, why in METHOD_COUNTER_EXAMPLES:
+            if validators[f"methods/{schema}.schema.json"].is_valid(body):
+                failures.append(f"schemas/methods/{schema}.schema.json accepts a body with {why}")
+                failed += 1
+            else:
+                passed += 1
+    return passed, failed, failures
 
 
 def check(vectors: list[Vec]) -> int:
@@ -466,9 +574,14 @@ def check(vectors: list[Vec]) -> int:
     if w.encode_frame({"kind": "request", "id": 1, "service": "s", "method": "m"}, noise)[5] != 0:
         failures.append("self-test: incompressible 8192-byte body was sent compressed")
 
+    vector_failed = len(vectors) - passed
+    method_passed, method_failed, method_failures = check_method_examples(validators)
+    failures += method_failures
+    passed += method_passed
+
     for f in failures:
         print("FAIL", f)
-    print(f"proto vectors: {passed} passed, {len(vectors) - passed} failed")
+    print(f"proto vectors: {passed} passed, {vector_failed + method_failed} failed")
     return 1 if failures else 0
 
 
