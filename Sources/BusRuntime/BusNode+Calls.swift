@@ -9,6 +9,7 @@ extension BusNode {
     /// instance when that is safe (the error promises the request had no
     /// effect, or the request carries an idempotency key and its connection
     /// was lost), within the retry budget and never past the deadline.
+    /// Instances whose connection is draining are skipped without spending budget.
     public func call(
         service: String,
         method: String,
@@ -121,7 +122,9 @@ extension BusNode {
                 return answer
             } catch {
                 let error = error as? BusError ?? BusError(.internal, "\(error)")
-                let safe = error.retryable || (repeatable && error.code == .unavailable)
+                // A lost connection may have lost the request or its answer: repeat it only
+                // when a second delivery has no second effect.
+                let safe = error.retryable || (repeatable && error.code == .unavailable && connection.isClosed)
                 guard safe, retryBudget.withdraw() else { throw error }
                 lastError = error
             }

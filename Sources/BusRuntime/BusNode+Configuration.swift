@@ -29,6 +29,9 @@ extension BusNode {
         public var advertisedHost: String?
         /// Lease asked of the registries; heartbeats go out at a third of it.
         public var lease: TimeAmount
+        /// A connection silent this long is pinged; silent twice as long, it is
+        /// closed and its calls fail `unavailable`.
+        public var keepAlive: TimeAmount
 
         public init(
             identity: NodeIdentity,
@@ -42,8 +45,10 @@ extension BusNode {
             defaultCallTimeout: TimeAmount = .seconds(10),
             registries: [ServiceAddress] = [],
             advertisedHost: String? = nil,
-            lease: TimeAmount = .seconds(6)
+            lease: TimeAmount = .seconds(6),
+            keepAlive: TimeAmount = .seconds(10)
         ) {
+            self.keepAlive = keepAlive
             self.registries = registries
             self.advertisedHost = advertisedHost
             self.lease = lease

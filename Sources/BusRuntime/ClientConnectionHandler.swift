@@ -23,18 +23,18 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     private var state: State
     private var pending: [UInt64: PendingCall] = [:] {
-        didSet { outstanding.value.store(pending.count, ordering: .relaxed) }
+        didSet { status.outstanding.store(pending.count, ordering: .relaxed) }
     }
-    /// The number of calls awaiting answers, readable from any thread (for balancing).
-    private let outstanding: OutstandingCalls
+    /// Calls awaiting answers and the peer's draining, readable from any thread (for balancing).
+    private let status: ConnectionStatus
     private var nextID: UInt64 = 1
     private var outbox: FrameOutbox
     private let inflater: BodyInflater
     private let peerName: String
     private var context: ChannelHandlerContext?
 
-    init(hello: Hello, welcome: EventLoopPromise<Welcome>, limits: WireLimits, compression: CompressionPolicy?, peerName: String, outstanding: OutstandingCalls, allocator: ByteBufferAllocator) {
-        self.outstanding = outstanding
+    init(hello: Hello, welcome: EventLoopPromise<Welcome>, limits: WireLimits, compression: CompressionPolicy?, peerName: String, status: ConnectionStatus, allocator: ByteBufferAllocator) {
+        self.status = status
         self.state = .handshaking(hello: hello, welcome: welcome)
         self.inflater = BodyInflater(limits: limits)
         self.outbox = FrameOutbox(encoder: FrameEncoder(compression: nil), allocator: allocator)
@@ -63,8 +63,25 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         outbox.flush(context)
     }
 
+    /// A ping went out because the connection was silent; unanswered by the
+    /// next silent period, the peer is taken for dead.
+    private var awaitingPong = false
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read else {
+            return context.fireUserInboundEventTriggered(event)
+        }
+        if awaitingPong {
+            fail(BusError(.unavailable, "\(peerName) stopped answering (no pong to a keep-alive ping)", retryable: false), context: context)
+        } else {
+            awaitingPong = true
+            ping()
+        }
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
+        awaitingPong = false
         switch (state, frame.header.kind) {
         case (.handshaking(let hello, let promise), .welcome):
             guard let welcome = try? JSONDecoder().decode(Welcome.self, from: Data(inflater.body(of: frame).readableBytesView)),
@@ -83,6 +100,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             complete(frame)
         case (.ready, .goAway):
             state = .peerDraining
+            status.peerDraining.store(true, ordering: .relaxed)
         case (.ready, .pong), (.peerDraining, .pong), (.peerDraining, .goAway):
             break
         case (.closed, _):
@@ -202,6 +220,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     private func failEverything(_ error: BusError) {
+        status.lost.store(true, ordering: .relaxed)
         if case .handshaking(_, let welcome) = state { welcome.fail(error) }
         if case .closed = state {} else { state = .closed(error) }
         let calls = pending

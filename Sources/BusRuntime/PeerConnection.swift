@@ -12,9 +12,9 @@ public final class PeerConnection: Sendable {
     private let handler: NIOLoopBound<ClientConnectionHandler>
     private let defaultTimeout: TimeAmount
 
-    private init(welcome: Welcome, channel: any Channel, handler: NIOLoopBound<ClientConnectionHandler>, outstanding: OutstandingCalls, defaultTimeout: TimeAmount) {
+    private init(welcome: Welcome, channel: any Channel, handler: NIOLoopBound<ClientConnectionHandler>, status: ConnectionStatus, defaultTimeout: TimeAmount) {
         self.welcome = welcome
-        self.outstanding = outstanding
+        self.status = status
         self.channel = channel
         self.handler = handler
         self.defaultTimeout = defaultTimeout
@@ -31,7 +31,7 @@ public final class PeerConnection: Sendable {
         let hello = Hello(node: configuration.identity, token: configuration.token, codecs: configuration.codecs, limits: configuration.limits)
         let eventLoop = group.next()
         let welcomePromise = eventLoop.makePromise(of: Welcome.self)
-        let outstanding = OutstandingCalls()
+        let status = ConnectionStatus()
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(configuration.connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -39,9 +39,10 @@ public final class PeerConnection: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let handler = ClientConnectionHandler(
                         hello: hello, welcome: welcomePromise, limits: configuration.limits,
-                        compression: configuration.compression, peerName: peerName, outstanding: outstanding, allocator: channel.allocator
+                        compression: configuration.compression, peerName: peerName, status: status, allocator: channel.allocator
                     )
                     try channel.pipeline.syncOperations.addHandlers([
+                        IdleStateHandler(readTimeout: configuration.keepAlive),
                         ByteToMessageHandler(FrameDecoder(limits: configuration.limits)),
                         handler,
                     ])
@@ -64,7 +65,7 @@ public final class PeerConnection: Sendable {
             let handler = try await channel.eventLoop.submit {
                 NIOLoopBound(try channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self), eventLoop: channel.eventLoop)
             }.get()
-            return PeerConnection(welcome: welcome, channel: channel, handler: handler, outstanding: outstanding, defaultTimeout: configuration.defaultCallTimeout)
+            return PeerConnection(welcome: welcome, channel: channel, handler: handler, status: status, defaultTimeout: configuration.defaultCallTimeout)
         } catch {
             timeout.cancel()
             try? await channel.close()
@@ -108,8 +109,15 @@ public final class PeerConnection: Sendable {
     }
 
     /// Calls awaiting answers on this connection right now.
-    public var outstandingCalls: Int { outstanding.value.load(ordering: .relaxed) }
-    private let outstanding: OutstandingCalls
+    public var outstandingCalls: Int { status.outstanding.load(ordering: .relaxed) }
+
+    /// Whether the peer sent go-away: it takes no new calls on this connection.
+    public var isPeerDraining: Bool { status.peerDraining.load(ordering: .relaxed) }
+
+    /// Whether the connection has closed (a call that failed on it may have been lost in transit).
+    var isClosed: Bool { status.lost.load(ordering: .relaxed) || !channel.isActive }
+
+    private let status: ConnectionStatus
 
     /// The event loop this connection's I/O runs on.
     public var eventLoop: any EventLoop { channel.eventLoop }
@@ -130,8 +138,12 @@ public final class PeerConnection: Sendable {
     }
 }
 
-/// A count of a connection's unanswered calls, shared by its handler (which
-/// writes it on the event loop) and balancers (which read it anywhere).
-final class OutstandingCalls: Sendable {
-    let value = Atomic<Int>(0)
+/// What balancers need to know of a connection, written by its handler on the
+/// event loop and read anywhere: unanswered calls, and whether the peer is draining.
+final class ConnectionStatus: Sendable {
+    let outstanding = Atomic<Int>(0)
+    let peerDraining = Atomic<Bool>(false)
+    /// Set before the calls of a failed connection are failed, so that callers
+    /// deciding on a retry already see the connection as lost.
+    let lost = Atomic<Bool>(false)
 }

@@ -54,7 +54,11 @@ final class PeerPool: Sendable {
             entries[record.instance] = entry
             return (nil, connecting)
         }
-        if let existing { return existing }
+        if let existing {
+            // A draining peer takes no new calls; say so before anything is sent.
+            guard !existing.isPeerDraining else { throw BusError(.unavailable, "\(record.instance) is draining") }
+            return existing
+        }
         do {
             let connection = try await task!.value
             entries.withLockedValue { entries in

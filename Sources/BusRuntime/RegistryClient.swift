@@ -108,7 +108,9 @@ final class RegistryClient: Sendable {
         while !Task.isCancelled {
             do {
                 if grantedLease == nil {
-                    let response = try await link.call("register", RegistryProtocol.RegisterRequest(record: record, leaseMs: Int(lease.nanoseconds / 1_000_000)), as: RegistryProtocol.RegisterResponse.self, timeout: .seconds(2))
+                    let instanceState = state.withLockedValue { $0.instanceState }
+                    let request = RegistryProtocol.RegisterRequest(record: record, leaseMs: Int(lease.nanoseconds / 1_000_000), state: instanceState)
+                    let response = try await link.call("register", request, as: RegistryProtocol.RegisterResponse.self, timeout: .seconds(2))
                     grantedLease = .milliseconds(Int64(response.leaseMs))
                     logger.info("registered with registry \(link.address)")
                 } else {
@@ -162,7 +164,8 @@ final class RegistryClient: Sendable {
     }
 }
 
-/// Exponential backoff with full jitter.
+/// Exponential backoff with "equal jitter": a random wait between half the
+/// ceiling and the ceiling, so retries spread out but never collapse to zero.
 struct Backoff {
     private var attempt = 0
     let base: TimeAmount

@@ -39,9 +39,13 @@ public enum RegistryProtocol {
         public var record: InstanceRecord
         /// Requested lease; the registry may shorten it.
         public var leaseMs: Int
-        public init(record: InstanceRecord, leaseMs: Int) {
+        /// The instance's state; absent means serving. A draining instance that
+        /// registers again (after a registry restart) stays draining.
+        public var state: InstanceState?
+        public init(record: InstanceRecord, leaseMs: Int, state: InstanceState? = nil) {
             self.record = record
             self.leaseMs = leaseMs
+            self.state = state
         }
     }
 
@@ -81,7 +85,8 @@ public enum RegistryProtocol {
     }
 
     /// `registry.watch`: answers with a snapshot as soon as the registry's revision
-    /// is past `revision`, or after `wait_ms` with the current one (long poll).
+    /// differs from `revision` (a restarted registry counts from 1 again), or
+    /// after `wait_ms` with the current one (long poll).
     public struct WatchRequest: Codable, Sendable {
         public var revision: UInt64
         public var waitMs: Int
@@ -106,7 +111,8 @@ public enum RegistryProtocol {
         }
     }
 
-    /// Answer of `lookup` and `watch`. The revision grows with every change.
+    /// Answer of `lookup` and `watch`. The revision grows with every change, and
+    /// starts again at 1 when the registry restarts.
     public struct Snapshot: Codable, Sendable, Hashable {
         public var revision: UInt64
         public var instances: [InstanceView]

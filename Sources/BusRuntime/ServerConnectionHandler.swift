@@ -67,6 +67,13 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
+    /// While the peer does not read our answers, stop reading its requests:
+    /// the socket's buffers, not ours, absorb a slow reader.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        try? context.channel.syncOptions?.setOption(.autoRead, value: context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         if let wireError = error as? WireError {
             refuse(BusError(wireError), context: context)

@@ -18,16 +18,18 @@ actor RegistryBook {
     private var watchers: [UInt64: CheckedContinuation<Void, Never>] = [:]
     private var nextWatcher: UInt64 = 0
     let maxLease: TimeAmount
+    static let minLease = TimeAmount.milliseconds(100)
 
     init(maxLease: TimeAmount) {
         self.maxLease = maxLease
     }
 
     func register(_ request: RegistryProtocol.RegisterRequest) -> RegistryProtocol.RegisterResponse {
-        let lease = min(TimeAmount.milliseconds(Int64(max(100, request.leaseMs))), maxLease)
+        let lease = max(Self.minLease, min(.milliseconds(Int64(request.leaseMs)), maxLease))
+        let state = request.state ?? .serving
         let previous = entries[request.record.instance]
-        entries[request.record.instance] = Entry(record: request.record, state: .serving, renewedAt: .now(), lease: lease, inFlight: 0)
-        if previous?.record != request.record || previous?.state != .serving { changed() }
+        entries[request.record.instance] = Entry(record: request.record, state: state, renewedAt: .now(), lease: lease, inFlight: 0)
+        if previous?.record != request.record || previous?.state != state { changed() }
         return RegistryProtocol.RegisterResponse(leaseMs: Int(lease.nanoseconds / 1_000_000), revision: revision)
     }
 
@@ -36,7 +38,7 @@ actor RegistryBook {
             throw BusError(.notFound, "instance \(request.instance) is not registered")
         }
         entry.renewedAt = .now()
-        entry.inFlight = request.inFlight
+        entry.inFlight = max(0, request.inFlight)
         let stateChanged = entry.state != request.state
         entry.state = request.state
         entries[request.instance] = entry
@@ -64,7 +66,7 @@ actor RegistryBook {
         return RegistryProtocol.Snapshot(revision: revision, instances: views)
     }
 
-    /// Returns once the revision is past `revision`, or after `wait`.
+    /// Returns once the revision differs from `revision`, or after `wait`.
     func waitForChange(after revision: UInt64, wait: TimeAmount) async {
         // Any difference (not only newer) answers at once: a restarted registry counts from 1 again.
         guard self.revision == revision else { return }

@@ -25,6 +25,7 @@ public struct RegistryService: Sendable {
         let maxWatchWait = self.maxWatchWait
         node.register("register", .json { (request: RegistryProtocol.RegisterRequest, context: RequestContext) in
             try validate(request.record)
+            guard request.leaseMs > 0 else { throw BusError(.invalidArgument, "lease_ms must be positive") }
             let response = await book.register(request)
             context.logger.info("registered \(request.record.instance) (\(request.record.service)) at \(request.record.host):\(request.record.port)")
             return response

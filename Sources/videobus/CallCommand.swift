@@ -78,7 +78,7 @@ struct CallCommand: AsyncParsableCommand {
 func makeCallerNode(name: String, registries: [ServiceAddress], token: String?) -> BusNode {
     BusNode(
         configuration: BusNode.Configuration(
-            identity: NodeIdentity(service: name, instance: "\(name)-\(getpid())", version: Videobus.configuration.version),
+            identity: NodeIdentity(service: name, instance: uniqueInstanceID(name), version: Videobus.configuration.version),
             token: token ?? ProcessInfo.processInfo.environment["VIDEOBUS_TOKEN"], registries: registries
         ),
         group: MultiThreadedEventLoopGroup.singleton

@@ -69,7 +69,7 @@ struct EchoLoad: AsyncParsableCommand {
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let caller = BusNode(
-            configuration: BusNode.Configuration(identity: NodeIdentity(service: "loadtest", instance: "loadtest-\(getpid())", version: Videobus.configuration.version), token: token),
+            configuration: BusNode.Configuration(identity: NodeIdentity(service: "loadtest", instance: uniqueInstanceID("loadtest"), version: Videobus.configuration.version), token: token),
             group: group
         )
         for name in names {

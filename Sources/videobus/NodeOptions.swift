@@ -36,7 +36,7 @@ struct NodeOptions: ParsableArguments {
     }
 
     func configuration(service: String) -> BusNode.Configuration {
-        let instance = "\(service)-\(ProcessInfo.processInfo.processIdentifier)"
+        let instance = uniqueInstanceID(service)
         return BusNode.Configuration(
             identity: NodeIdentity(service: service, instance: instance, version: Videobus.configuration.version),
             host: host, port: port, token: token
@@ -63,6 +63,11 @@ extension NodeOptions {
         printLine("videobus: metrics on http://\(host):\(channel.localAddress?.port ?? metricsPort)/metrics")
         return channel
     }
+}
+
+/// `service-xxxxxxxx`: unique across hosts and containers (where every PID may be 1).
+func uniqueInstanceID(_ service: String) -> String {
+    "\(service)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
 }
 
 /// Writes a line to standard output at once (unbuffered), so a parent reading

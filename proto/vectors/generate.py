@@ -485,8 +485,12 @@ def check_method_examples(validators) -> tuple[int, int, list[str]]:
                 problems += [f"{e.json_path}: {e.message}" for e in
                              validators[f"methods/{schema}.schema.json"].iter_errors(body)]
             if not problems and schema == "registry.snapshot":
-                keys = [(v["record"]["service"], v["record"]["instance"]) for v in body["instances"]]
-                if keys != sorted(keys):
+                try:
+                    keys = [(v["record"]["service"], v["record"]["instance"]) for v in body["instances"]]
+                except (KeyError, TypeError):
+                    keys = None
+                    problems.append("instances[].record.service/instance missing")
+                if keys is not None and keys != sorted(keys):
                     problems.append("instances are not sorted by service, then instance")
             if problems:
                 failures.extend(f"{fname}[{i}]: {p}" for p in problems)
