@@ -86,8 +86,9 @@ final class PeerPool: Sendable {
             entry.connecting = nil
             entry.failures += 1
             if entry.failures >= Self.ejectAfterFailures {
-                let backoff = Int64(min(30_000, 250 << min(entry.ejections, 7)))
-                entry.ejectedUntil = .now() + .milliseconds(backoff)
+                // 250 ms doubling to 30 s, with jitter so that many callers do not probe at once.
+                let ceiling = Int64(min(30_000, 250 << min(entry.ejections, 7)))
+                entry.ejectedUntil = .now() + .milliseconds(Int64.random(in: (ceiling / 2)...ceiling))
                 entry.ejections += 1
             }
             entries[instance] = entry

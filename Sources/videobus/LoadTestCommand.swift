@@ -38,6 +38,7 @@ struct EchoLoad: AsyncParsableCommand {
     @Option(help: "Override: connections.") var connections: Int?
     @Option(help: "Override: calls in flight per connection.") var inFlight: Int?
     @Option(help: "Override: body size in bytes.") var bodyBytes: Int?
+    @Option(help: "Override: realistic compressible JSON records (true) or a flat string body (false).") var compressible: Bool?
     @Option(help: "Seconds of warm-up (not measured).") var warmup: Double = 2
     @Option(help: "Seconds measured.") var duration: Double = 10
     @Option(help: "Event-loop threads of the harness.") var threads = 1
@@ -77,6 +78,7 @@ struct EchoLoad: AsyncParsableCommand {
             workload.connections = connections ?? workload.connections
             workload.inFlight = inFlight ?? workload.inFlight
             workload.bodyBytes = bodyBytes ?? workload.bodyBytes
+            workload.compressible = compressible ?? workload.compressible
             workload.warmup = .nanoseconds(Int64(warmup * 1e9))
             workload.duration = .nanoseconds(Int64(duration * 1e9))
             let run = EchoLoadRun(workload: workload, host: host, port: port, service: service, caller: caller)

@@ -71,16 +71,44 @@ import Testing
             registries: [ServiceAddress(host: "127.0.0.1", port: cluster.registryPort)]
         ), group: MultiThreadedEventLoopGroup.singleton)
 
-        // Calls run continuously while one server is killed with SIGKILL.
-        var answered = 0
-        for n in 0..<400 {
-            if n == 100 { cluster.servers[0].signal(SIGKILL) }
-            let body = ByteBuffer(string: "{\"n\":\(n)}")
-            let answer = try await caller.call(service: "echo", method: "echo", body: body, timeout: .seconds(5), idempotencyKey: "call-\(n)")
-            #expect(answer == body)
-            answered += 1
+        // Eight callers run continuously, without idempotency keys, while one server is killed.
+        // Only calls in flight at that moment may fail: promptly, as unavailable; later calls go to the live server.
+        let killed = ManagedFlag()
+        let outcomes = try await withThrowingTaskGroup(of: WorkerOutcome.self) { group in
+            for worker in 0..<8 {
+                group.addTask {
+                    var outcome = WorkerOutcome()
+                    for n in 0..<150 {
+                        if worker == 0, n == 40 {
+                            cluster.servers[0].signal(SIGKILL)
+                            killed.set()
+                        }
+                        let body = ByteBuffer(string: "{\"w\":\(worker),\"n\":\(n)}")
+                        let started = ContinuousClock.now
+                        do {
+                            let answer = try await caller.call(service: "echo", method: "echo", body: body, timeout: .seconds(5))
+                            #expect(answer == body)
+                            outcome.answered += 1
+                        } catch {
+                            outcome.failures.append(WorkerOutcome.Failure(code: (error as? BusError)?.code ?? .internal, after: ContinuousClock.now - started))
+                        }
+                    }
+                    return outcome
+                }
+            }
+            var all: [WorkerOutcome] = []
+            for try await outcome in group { all.append(outcome) }
+            return all
         }
-        #expect(answered == 400)
+        #expect(killed.isSet)
+        let failures: [WorkerOutcome.Failure] = outcomes.flatMap { $0.failures }
+        #expect(failures.count <= 8, "more calls failed than were in flight: \(failures.count)")
+        for failure in failures {
+            #expect(failure.code == .unavailable)
+            #expect(failure.after < .seconds(2), "a call to the killed server took \(failure.after) to fail")
+        }
+        let answered = outcomes.reduce(0) { $0 + $1.answered }
+        #expect(answered + failures.count == 8 * 150)
 
         // SIGTERM drains: the server deregisters and exits 0.
         cluster.servers[1].signal(SIGTERM)
@@ -98,4 +126,21 @@ func eventually(timeout: Duration = .seconds(15), _ condition: () async throws -
         try? await Task.sleep(for: .milliseconds(50))
     }
     return (try? await condition()) == true
+}
+
+/// A flag set once, read from any task.
+final class ManagedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
+}
+
+struct WorkerOutcome: Sendable {
+    struct Failure: Sendable {
+        var code: ErrorCode
+        var after: Duration
+    }
+    var answered = 0
+    var failures: [Failure] = []
 }
