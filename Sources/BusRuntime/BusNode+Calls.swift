@@ -10,6 +10,8 @@ extension BusNode {
     /// effect, or the request carries an idempotency key and its connection
     /// was lost), within the retry budget and never past the deadline.
     /// Instances whose connection is draining are skipped without spending budget.
+    /// Called while serving a request, the call ends no later than that
+    /// request's deadline and carries its trace.
     public func call(
         service: String,
         method: String,
@@ -18,9 +20,12 @@ extension BusNode {
         idempotencyKey: String? = nil,
         trace: String? = nil
     ) async throws(BusError) -> ByteBuffer {
-        let deadline = NIODeadline.now() + (timeout ?? configuration.defaultCallTimeout)
+        // Inside a handler, the request being served bounds this call and lends it its trace.
+        let serving = RequestContext.current
+        var deadline = NIODeadline.now() + (timeout ?? configuration.defaultCallTimeout)
+        if let inherited = serving?.deadline, inherited < deadline { deadline = inherited }
         let registry = try await discovery(until: deadline, for: service)
-        let header = FrameHeader(kind: .request, service: service, method: method, idempotencyKey: idempotencyKey, trace: trace)
+        let header = FrameHeader(kind: .request, service: service, method: method, idempotencyKey: idempotencyKey, trace: trace ?? serving?.trace)
         return try await send(header, body: body, to: service, deadline: deadline, registry: registry, repeatable: idempotencyKey != nil)
     }
 
@@ -108,7 +113,7 @@ extension BusNode {
             tried.insert(instance.instance)
             let connection: PeerConnection
             do {
-                connection = try await pool.connection(to: instance)
+                connection = try await pool.connection(to: instance, deadline: deadline)
             } catch {
                 // Nothing was sent: trying another instance is always safe.
                 lastError = error
@@ -117,11 +122,11 @@ extension BusNode {
             let promise = connection.eventLoop.makePromise(of: ByteBuffer.self)
             connection.call(header, body: body, deadline: deadline, promise: promise)
             do {
-                let answer = try await promise.futureResult.get()
+                let answer = try await PeerConnection.answer(promise)
                 retryBudget.recordSuccess()
                 return answer
             } catch {
-                let error = error as? BusError ?? BusError(.internal, "\(error)")
+                guard !Task.isCancelled else { throw error }
                 // A lost connection may have lost the request or its answer: repeat it only
                 // when a second delivery has no second effect.
                 let safe = error.retryable || (repeatable && error.code == .unavailable && connection.isClosed)

@@ -25,9 +25,9 @@ public final class BusNode: Sendable {
     private struct State {
         var methods: [String: MethodHandler] = [:]
         var subscriptions: [String: EventHandler] = [:]
+        var drainHooks: [@Sendable () async -> Void] = []
         var core: NodeCore?
         var listener: (any Channel)?
-        var isDiscovering = false
         var isRegistered = false
     }
 
@@ -67,6 +67,12 @@ public final class BusNode: Sendable {
         }
     }
 
+    /// Runs `hook` when the node starts draining, after it stopped taking new
+    /// requests: for work that would otherwise hold the drain up (long polls).
+    public func onDrain(_ hook: @escaping @Sendable () async -> Void) {
+        state.withLockedValue { $0.drainHooks.append(hook) }
+    }
+
     /// Starts listening; returns the bound address (the real port when 0 was asked).
     @discardableResult
     public func start() async throws -> SocketAddress {
@@ -79,6 +85,7 @@ public final class BusNode: Sendable {
             return core
         }
         let limits = configuration.limits
+        let keepAlive = configuration.keepAlive
         let listener = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -87,6 +94,7 @@ public final class BusNode: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let handler = ServerConnectionHandler(core: core, allocator: channel.allocator)
                     try channel.pipeline.syncOperations.addHandlers([
+                        IdleStateHandler(readTimeout: keepAlive * 3),
                         ByteToMessageHandler(FrameDecoder(limits: limits)),
                         handler,
                     ])
@@ -97,12 +105,11 @@ public final class BusNode: Sendable {
             .bind(host: configuration.host, port: configuration.port)
             .get()
         let address = listener.localAddress!
-        let register = state.withLockedValue { state in
-            state.listener = listener
-            defer { state.isDiscovering = true; state.isRegistered = true }
-            return !state.isDiscovering
+        state.withLockedValue {
+            $0.listener = listener
+            $0.isRegistered = registry != nil
         }
-        if let registry, register {
+        if let registry {
             let identity = configuration.identity
             let record = RegistryProtocol.InstanceRecord(
                 service: identity.service, instance: identity.instance,
@@ -110,7 +117,8 @@ public final class BusNode: Sendable {
                 version: identity.version, methods: core.methods.keys.sorted(),
                 subscriptions: core.subscriptions.keys.sorted()
             )
-            registry.start(record: record, inFlight: { core.requestsInFlight })
+            registry.startRegistration(record, inFlight: { core.requestsInFlight })
+            registry.startWatching()
         }
         logger.info("serving \(configuration.identity.service)", metadata: ["address": "\(address)"])
         return address
@@ -126,14 +134,9 @@ public final class BusNode: Sendable {
         state.withLockedValue { $0.core?.requestsInFlight ?? 0 }
     }
 
-    /// Starts discovery for a node that calls but does not serve (CLI, harness).
+    /// Starts discovery (once) for calls and publishing.
     func startDiscoveryIfNeeded() {
-        guard let registry else { return }
-        let start = state.withLockedValue { state in
-            defer { state.isDiscovering = true }
-            return !state.isDiscovering
-        }
-        if start { registry.start(record: nil, inFlight: { 0 }) }
+        registry?.startWatching()
     }
 
     /// Opens a connection to another node.
@@ -151,8 +154,9 @@ public final class BusNode: Sendable {
             // Callers route around a draining instance; then its peers are told to go away.
             if isRegistered { await registry?.announceDraining(instance: instance, inFlight: core.requestsInFlight) }
             core.startDraining()
+            for hook in state.withLockedValue({ $0.drainHooks }) { await hook() }
             let deadline = NIODeadline.now() + grace
-            while core.requestsInFlight > 0, NIODeadline.now() < deadline {
+            while core.requestsInFlight > 0, NIODeadline.now() < deadline, !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(5))
             }
             if core.requestsInFlight > 0 {

@@ -94,8 +94,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             state = .ready(peerLimits: welcome.limits)
             promise.succeed(welcome)
         case (_, .error):
+            // Calls in flight may have run: whatever the frame says, they are not safe to repeat.
             let error = frame.header.error ?? BusError(.protocolError, "\(peerName) sent an error frame without an error")
-            fail(error, context: context)
+            failEverything(BusError(error.code, error.message, retryable: false))
+            context.close(promise: nil)
         case (.ready, .response), (.peerDraining, .response), (.ready, .eventAck), (.peerDraining, .eventAck):
             complete(frame)
         case (.ready, .goAway):
@@ -103,10 +105,20 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             status.peerDraining.store(true, ordering: .relaxed)
         case (.ready, .pong), (.peerDraining, .pong), (.peerDraining, .goAway):
             break
+        // Either side may ping, call or publish (spec §4); this side serves nothing, and says so.
+        case (.ready, .ping), (.peerDraining, .ping):
+            answer(Frame(header: FrameHeader(kind: .pong, id: frame.header.id)), context: context)
+        case (.ready, .request), (.peerDraining, .request):
+            answer(Frame(header: FrameHeader(kind: .response, id: frame.header.id, error: BusError(.unimplemented, "this connection's caller serves no methods"))), context: context)
+        case (.ready, .event), (.peerDraining, .event):
+            answer(Frame(header: FrameHeader(kind: .eventAck, id: frame.header.id, error: BusError(.unimplemented, "this connection's caller takes no events"))), context: context)
         case (.closed, _):
             break
         default:
-            fail(BusError(.protocolError, "\(peerName) sent an unexpected \(frame.header.kind.rawValue) frame"), context: context)
+            let error = BusError(.protocolError, "\(peerName) sent an unexpected \(frame.header.kind.rawValue) frame")
+            try? outbox.append(Frame(header: FrameHeader(kind: .error, error: error)))
+            outbox.flush(context)
+            fail(error, context: context)
         }
     }
 
@@ -208,8 +220,18 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    private func answer(_ frame: Frame, context: ChannelHandlerContext) {
+        try? outbox.append(frame)
+        scheduleFlush(context)
+    }
+
     func ping() {
-        guard let context, acceptsCalls else { return }
+        // Also while the peer drains: its answers to our calls are still coming.
+        guard let context else { return }
+        switch state {
+        case .ready, .peerDraining: break
+        case .handshaking, .closed: return
+        }
         try? outbox.append(Frame(header: FrameHeader(kind: .ping, id: 0)))
         scheduleFlush(context)
     }

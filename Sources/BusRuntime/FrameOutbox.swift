@@ -33,13 +33,17 @@ struct FrameOutbox {
         try encoder.write(frame, to: &pending)
     }
 
-    /// Writes everything pending and flushes.
-    mutating func flush(_ context: ChannelHandlerContext) {
+    /// Writes everything pending and flushes; `promise` completes once all
+    /// bytes written so far on the channel are written (even when none are pending).
+    mutating func flush(_ context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
         isFlushScheduled = false
-        guard !isEmpty else { return }
+        guard !isEmpty else {
+            if let promise { context.writeAndFlush(NIOAny(allocator.buffer(capacity: 0)), promise: promise) }
+            return
+        }
         let bytes = pending
         // A fresh buffer: the written one stays with the channel until sent.
         pending = allocator.buffer(capacity: min(bytes.capacity, 64 << 10))
-        context.writeAndFlush(NIOAny(bytes), promise: nil)
+        context.writeAndFlush(NIOAny(bytes), promise: promise)
     }
 }

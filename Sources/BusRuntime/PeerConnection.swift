@@ -90,8 +90,19 @@ public final class PeerConnection: Sendable {
             FrameHeader(kind: .request, service: service, method: method, idempotencyKey: idempotencyKey, trace: trace),
             body: body, deadline: .now() + (timeout ?? defaultTimeout), promise: promise
         )
+        return try await Self.answer(promise)
+    }
+
+    /// Awaits a call's answer; a cancelled caller stops waiting at once (the
+    /// call may still run at the peer, so the error is not retryable).
+    static func answer(_ promise: EventLoopPromise<ByteBuffer>) async throws(BusError) -> ByteBuffer {
         do {
-            return try await promise.futureResult.get()
+            return try await withTaskCancellationHandler {
+                try await promise.futureResult.get()
+            } onCancel: {
+                // A later answer finds the promise completed and is dropped.
+                promise.fail(BusError(.unavailable, "the caller cancelled the call", retryable: false))
+            }
         } catch {
             throw error as? BusError ?? BusError(.internal, "\(error)")
         }

@@ -23,7 +23,7 @@ final class RegistryClient: Sendable {
         var lastKnown: [String: (instances: [RegistryProtocol.InstanceView], at: NIODeadline)] = [:]
         var tasks: [Task<Void, Never>] = []
         var instanceState = RegistryProtocol.InstanceState.serving
-        var snapshotWaiters: [CheckedContinuation<Void, Never>] = []
+        var isWatching = false
     }
 
     init(addresses: [ServiceAddress], configuration: BusNode.Configuration, group: any EventLoopGroup, logger: Logger) {
@@ -32,25 +32,42 @@ final class RegistryClient: Sendable {
         self.lease = configuration.lease
     }
 
-    /// Starts watching, and registering `record` when given (callers that serve nothing pass nil).
-    func start(record: RegistryProtocol.InstanceRecord?, inFlight: @escaping @Sendable () -> Int) {
-        var tasks = [Task { await self.watch() }]
-        if let record {
+    /// Starts keeping a snapshot of the bus (once; later calls do nothing).
+    func startWatching() {
+        state.withLockedValue { state in
+            guard !state.isWatching else { return }
+            state.isWatching = true
+            state.tasks.append(Task { await self.watch() })
+        }
+    }
+
+    /// Starts registering `record` with every registry and heartbeating it.
+    func startRegistration(_ record: RegistryProtocol.InstanceRecord, inFlight: @escaping @Sendable () -> Int) {
+        state.withLockedValue { state in
             for link in links {
-                tasks.append(Task { await self.keepRegistered(record, with: link, inFlight: inFlight) })
+                state.tasks.append(Task { await self.keepRegistered(record, with: link, inFlight: inFlight) })
             }
         }
-        state.withLockedValue { $0.tasks = tasks }
     }
 
     /// The instances of `service` callers may route to: serving ones from the
     /// current snapshot, or the last ones known when the snapshot has none.
     func instances(of service: String) -> [RegistryProtocol.InstanceView] {
+        routable().filter { $0.record.service == service && $0.state == .serving }
+    }
+
+    /// The current snapshot's instances, plus, for services it lacks, the last
+    /// instances known (within two leases): a registry that restarted is being
+    /// refilled, and the old addresses are the best guess meanwhile.
+    private func routable() -> [RegistryProtocol.InstanceView] {
         state.withLockedValue { state in
-            let current = state.snapshot?.instances.filter { $0.record.service == service } ?? []
-            if !current.isEmpty { return current.filter { $0.state == .serving } }
-            guard let known = state.lastKnown[service], NIODeadline.now() - known.at < lease * 2 else { return [] }
-            return known.instances.filter { $0.state == .serving }
+            let current = state.snapshot?.instances ?? []
+            let present = Set(current.map(\.record.service))
+            let now = NIODeadline.now()
+            let remembered = state.lastKnown
+                .filter { !present.contains($0.key) && now - $0.value.at < lease * 2 }
+                .flatMap(\.value.instances)
+            return current + remembered
         }
     }
 
@@ -58,15 +75,12 @@ final class RegistryClient: Sendable {
 
     /// The services (event groups) with an instance subscribed to `topic`.
     func groups(subscribedTo topic: String) -> [String] {
-        state.withLockedValue { state in
-            let instances = state.snapshot?.instances ?? []
-            return Set(instances.filter { $0.record.subscriptions.contains(topic) }.map(\.record.service)).sorted()
-        }
+        Set(routable().filter { $0.record.subscriptions.contains(topic) }.map(\.record.service)).sorted()
     }
 
     /// Waits until a first snapshot has arrived, or `deadline`.
     func waitForSnapshot(until deadline: NIODeadline) async -> Bool {
-        while NIODeadline.now() < deadline {
+        while NIODeadline.now() < deadline, !Task.isCancelled {
             if snapshot != nil { return true }
             try? await Task.sleep(for: .milliseconds(5))
         }
@@ -85,9 +99,15 @@ final class RegistryClient: Sendable {
         }
     }
 
-    /// Stops the loops and, when `deregistering` an instance, removes it from every registry.
+    /// Stops the loops (waiting for them, so no registration lands after the
+    /// deregistration) and, when `deregistering` an instance, removes it from
+    /// every registry.
     func stop(deregistering instance: String?) async {
-        for task in state.withLockedValue({ $0.tasks }) { task.cancel() }
+        let tasks = state.withLockedValue { $0.tasks }
+        for task in tasks { task.cancel() }
+        // Closing the links ends calls in flight (a held watch) at once.
+        for link in links { await link.close() }
+        for task in tasks { await task.value }
         if let instance {
             await withTaskGroup(of: Void.self) { group in
                 for link in links {

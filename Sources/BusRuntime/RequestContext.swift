@@ -18,4 +18,8 @@ public struct RequestContext: Sendable {
 
     /// Whether the caller has already given up.
     public var isExpired: Bool { deadline.map { $0 <= .now() } ?? false }
+
+    /// The request the current task serves. Calls made while serving it
+    /// inherit its deadline (never outliving the caller who waits) and trace.
+    @TaskLocal public static var current: RequestContext?
 }

@@ -74,6 +74,17 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         context.fireChannelWritabilityChanged()
     }
 
+    /// Peers ping an idle connection every keep-alive period; a connection
+    /// silent for three is half-open (the peer vanished): close it.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            core.logger.debug("closing a connection silent for three keep-alive periods")
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         if let wireError = error as? WireError {
             refuse(BusError(wireError), context: context)
@@ -109,6 +120,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         )
         state = .ready(peer: hello.node)
         send(Frame(header: FrameHeader(kind: .welcome), body: ByteBuffer(bytes: try! JSONEncoder().encode(welcome))))
+        // A peer that connects while we drain is told at once.
+        if core.isDraining { send(Frame(header: FrameHeader(kind: .goAway))) }
     }
 
     // MARK: - Requests
@@ -117,7 +130,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let header = frame.header
         let id = header.id
         let arrived = NIODeadline.now()
-        let method = header.method ?? ""
+        // Names come from the peer: unknown ones share one label, so no peer can grow the metrics without bound.
+        let method = header.method.flatMap { core.methods[$0] == nil ? nil : $0 } ?? "_unknown"
         let metrics = core.metrics
         if let refusal = admitWork() {
             metrics.record(method: method, outcome: refusal, since: arrived)
@@ -172,7 +186,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             Task {
                 let result: Result<ByteBuffer, BusError>
                 do {
-                    result = .success(try await run(body, requestContext))
+                    result = .success(try await RequestContext.$current.withValue(requestContext) { try await run(body, requestContext) })
                 } catch {
                     result = .failure(BusError(handlerError: error))
                 }
@@ -289,8 +303,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         guard case .closed = state else {
             state = .closed
             send(Frame(header: FrameHeader(kind: .error, error: error)))
-            outbox.flush(context)
-            context.close(promise: nil)
+            closeAfterFlushing(context)
             return
         }
     }
@@ -304,10 +317,18 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         scheduleFlush()
     }
 
+    /// Closes once everything written so far has reached the socket: answers
+    /// produced just before the end of a drain are not thrown away.
     func close() {
         guard let context else { return }
-        outbox.flush(context)
-        context.close(promise: nil)
+        closeAfterFlushing(context)
+    }
+
+    private func closeAfterFlushing(_ context: ChannelHandlerContext) {
+        let flushed = context.eventLoop.makePromise(of: Void.self)
+        outbox.flush(context, promise: flushed)
+        let channel = context.channel
+        flushed.futureResult.whenComplete { _ in channel.close(promise: nil) }
     }
 }
 
@@ -321,14 +342,30 @@ func constantTimeEquals(_ a: String, _ b: String) -> Bool {
     return difference == 0
 }
 
+/// Thrown by a handler to say its failure had no effect, so the caller may
+/// safely send the request again (to this or another instance).
+///
+/// Without it, a handler's error reaches the caller as not retryable: a
+/// handler may have written before it failed, and a `BusError` it rethrows
+/// (say, `unavailable` from a nested call) speaks for that nested call, not
+/// for the work the handler already did.
+public struct RetrySafe: Error, Sendable {
+    public var error: BusError
+
+    public init(_ code: ErrorCode, _ message: String) {
+        self.error = BusError(code, message, retryable: true)
+    }
+}
+
 extension BusError {
-    /// What a caller sees of an error thrown by a handler: bus errors as they
-    /// are, anything else as `internal`.
+    /// What a caller sees of an error thrown by a handler: its code and
+    /// message, retryable only when the handler said so with ``RetrySafe``;
+    /// anything but a bus error is `internal`.
     init(handlerError error: any Error) {
-        if let error = error as? BusError {
-            self = error
-        } else {
-            self.init(.internal, "\(error)")
+        switch error {
+        case let safe as RetrySafe: self = safe.error
+        case let error as BusError: self = BusError(error.code, error.message, retryable: false)
+        default: self.init(.internal, "\(error)", retryable: false)
         }
     }
 }

@@ -80,6 +80,13 @@ actor RegistryBook {
         timer.cancel()
     }
 
+    /// Answers every held watch now (the registry is draining).
+    func wakeAllWatchers() {
+        let waiting = watchers
+        watchers.removeAll()
+        for continuation in waiting.values { continuation.resume() }
+    }
+
     private func wake(_ id: UInt64) {
         watchers.removeValue(forKey: id)?.resume()
     }

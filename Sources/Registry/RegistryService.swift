@@ -23,6 +23,8 @@ public struct RegistryService: Sendable {
         precondition(node.configuration.identity.service == RegistryProtocol.service)
         let book = self.book
         let maxWatchWait = self.maxWatchWait
+        // Held watches would keep a draining registry up for their whole wait.
+        node.onDrain { await book.wakeAllWatchers() }
         node.register("register", .json { (request: RegistryProtocol.RegisterRequest, context: RequestContext) in
             try validate(request.record)
             guard request.leaseMs > 0 else { throw BusError(.invalidArgument, "lease_ms must be positive") }
