@@ -71,6 +71,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         guard let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read else {
             return context.fireUserInboundEventTriggered(event)
         }
+        // The handshake has its own timeout (the connect timeout).
+        if case .handshaking = state { return }
         if awaitingPong {
             fail(BusError(.unavailable, "\(peerName) stopped answering (no pong to a keep-alive ping)", retryable: false), context: context)
         } else {

@@ -32,6 +32,8 @@ public final class PeerConnection: Sendable {
         let eventLoop = group.next()
         let welcomePromise = eventLoop.makePromise(of: Welcome.self)
         let status = ConnectionStatus()
+        // The handler, kept where it is made: looking it up later fails if the channel closed meanwhile.
+        let madeHandler = eventLoop.makePromise(of: NIOLoopBound<ClientConnectionHandler>.self)
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(configuration.connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -46,6 +48,7 @@ public final class PeerConnection: Sendable {
                         ByteToMessageHandler(FrameDecoder(limits: configuration.limits)),
                         handler,
                     ])
+                    madeHandler.succeed(NIOLoopBound(handler, eventLoop: channel.eventLoop))
                 }
             }
         let channel: any Channel
@@ -53,6 +56,7 @@ public final class PeerConnection: Sendable {
             channel = try await bootstrap.connect(host: host, port: port).get()
         } catch {
             welcomePromise.fail(error)
+            madeHandler.fail(error)
             throw BusError(.unavailable, "cannot connect to \(peerName): \(error)")
         }
         // The handshake shares the connect timeout.
@@ -62,9 +66,7 @@ public final class PeerConnection: Sendable {
         do {
             let welcome = try await welcomePromise.futureResult.get()
             timeout.cancel()
-            let handler = try await channel.eventLoop.submit {
-                NIOLoopBound(try channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self), eventLoop: channel.eventLoop)
-            }.get()
+            let handler = try await madeHandler.futureResult.get()
             return PeerConnection(welcome: welcome, channel: channel, handler: handler, status: status, defaultTimeout: configuration.defaultCallTimeout)
         } catch {
             timeout.cancel()

@@ -17,6 +17,7 @@ actor RegistryBook {
     private(set) var revision: UInt64 = 1
     private var watchers: [UInt64: CheckedContinuation<Void, Never>] = [:]
     private var nextWatcher: UInt64 = 0
+    private var isDraining = false
     let maxLease: TimeAmount
     static let minLease = TimeAmount.milliseconds(100)
 
@@ -69,7 +70,7 @@ actor RegistryBook {
     /// Returns once the revision differs from `revision`, or after `wait`.
     func waitForChange(after revision: UInt64, wait: TimeAmount) async {
         // Any difference (not only newer) answers at once: a restarted registry counts from 1 again.
-        guard self.revision == revision else { return }
+        guard self.revision == revision, !isDraining else { return }
         let id = nextWatcher
         nextWatcher += 1
         let timer = Task { [weak self] in
@@ -80,8 +81,11 @@ actor RegistryBook {
         timer.cancel()
     }
 
-    /// Answers every held watch now (the registry is draining).
-    func wakeAllWatchers() {
+    /// Answers every held watch now, and every later one at once: the
+    /// registry is draining. (A watch admitted just before the drain may reach
+    /// the book only after it.)
+    func drain() {
+        isDraining = true
         let waiting = watchers
         watchers.removeAll()
         for continuation in waiting.values { continuation.resume() }

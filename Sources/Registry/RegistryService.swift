@@ -24,7 +24,7 @@ public struct RegistryService: Sendable {
         let book = self.book
         let maxWatchWait = self.maxWatchWait
         // Held watches would keep a draining registry up for their whole wait.
-        node.onDrain { await book.wakeAllWatchers() }
+        node.onDrain { await book.drain() }
         node.register("register", .json { (request: RegistryProtocol.RegisterRequest, context: RequestContext) in
             try validate(request.record)
             guard request.leaseMs > 0 else { throw BusError(.invalidArgument, "lease_ms must be positive") }

@@ -50,8 +50,9 @@ import Testing
         let connection = try await BusNode(configuration: BusNode.Configuration(identity: NodeIdentity(service: "x", instance: "x", version: "t")), group: RegistryCluster.group)
             .connect(host: "127.0.0.1", port: cluster.registryPort)
         let record = RegistryProtocol.InstanceRecord(service: "ghost", instance: "ghost-1", host: "127.0.0.1", port: 9, version: "t", methods: [])
-        _ = try await connection.call(service: "registry", method: "register", body: JSONBody.encode(RegistryProtocol.RegisterRequest(record: record, leaseMs: 200)))
-        #expect(try await cluster.lookup("ghost").instances.count == 1)
+        let registered = try await connection.call(service: "registry", method: "register", body: JSONBody.encode(RegistryProtocol.RegisterRequest(record: record, leaseMs: 400)))
+        #expect(try JSONBody.decode(RegistryProtocol.RegisterResponse.self, from: registered).leaseMs == 400)
+        // No heartbeat follows: the registry removes the ghost once its lease runs out.
         #expect(await eventually { try await cluster.lookup("ghost").instances.isEmpty })
         await #expect(throws: BusError(.notFound, "instance ghost-1 is not registered")) {
             _ = try await connection.call(service: "registry", method: "heartbeat", body: JSONBody.encode(RegistryProtocol.HeartbeatRequest(instance: "ghost-1", state: .serving, inFlight: 0)))
