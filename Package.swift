@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "videobus", targets: ["videobus"]),
         .library(name: "BusWire", targets: ["BusWire"]),
         .library(name: "BusRuntime", targets: ["BusRuntime"]),
+        .library(name: "Storage", targets: ["Storage"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
@@ -20,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // System zlib, plus a shim for the init macros Swift cannot import.
@@ -45,6 +47,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // libpq from the system, for PostgreSQL.
+        .systemLibrary(
+            name: "CLibPQ",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        // Each service's database: SQLite (GRDB) or PostgreSQL (libpq) behind
+        // one interface, migrations, outbox and inbox. Knows nothing of the bus.
+        .target(
+            name: "Storage",
+            dependencies: [
+                "CLibPQ",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The registry service: who serves what, where; leases and watch.
@@ -102,6 +121,13 @@ let package = Package(
                 "BusWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "StorageTests",
+            dependencies: [
+                "Storage",
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         // Real processes of the built `videobus` executable.

@@ -1,0 +1,2 @@
+// libpq from the system (Debian: libpq-dev).
+#include <postgresql/libpq-fe.h>

@@ -1,0 +1,243 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// PostgreSQL through libpq: a bounded pool of connections, each used by one
+/// thread at a time; libpq's blocking calls run on a thread pool of the same
+/// size, never on Swift's cooperative threads.
+///
+/// A connection broken by a server restart is discarded; new ones are opened
+/// on demand, with backoff (and jitter) while the server stays unreachable,
+/// so callers get `unavailable` quickly instead of piling up.
+public final class PostgresDatabase: Database {
+    public let dialect = SQLDialect.postgres
+    public let location: String
+    let settings: DatabaseURL.PostgresSettings
+    private let threadPool: NIOThreadPool
+    private let state = NIOLockedValueBox(PoolState())
+    /// How long a borrower waits for a connection when all are busy.
+    public let acquireTimeout: TimeAmount
+
+    private struct PoolState {
+        var idle: [PostgresConnection] = []
+        var open = 0
+        var waiters: [(id: UInt64, continuation: CheckedContinuation<PostgresConnection?, Never>)] = []
+        var nextWaiter: UInt64 = 0
+        var failures = 0
+        var retryAt: NIODeadline?
+        var lastFailure: StorageError?
+        var isClosed = false
+    }
+
+    private init(settings: DatabaseURL.PostgresSettings, acquireTimeout: TimeAmount) {
+        self.settings = settings
+        self.acquireTimeout = acquireTimeout
+        self.location = DatabaseURL.postgres(settings).description
+        self.threadPool = NIOThreadPool(numberOfThreads: settings.poolSize)
+        threadPool.start()
+    }
+
+    /// Opens a pool and checks that the server answers and accepts the login.
+    public static func connect(_ settings: DatabaseURL.PostgresSettings, acquireTimeout: TimeAmount = .seconds(10)) async throws(StorageError) -> PostgresDatabase {
+        let database = PostgresDatabase(settings: settings, acquireTimeout: acquireTimeout)
+        do {
+            try await database.withConnection { (_: PostgresConnection) throws(StorageError) in }
+        } catch {
+            await database.close()
+            throw error
+        }
+        return database
+    }
+
+    /// Whether a server answers (PQping), without taking a connection.
+    public func isReachable() async -> Bool {
+        let conninfo = settings.conninfo
+        return (try? await threadPool.runIfActive { PostgresConnection.ping(conninfo) }) ?? false
+    }
+
+    public func read<T: Sendable>(_ work: @escaping @Sendable (any DatabaseSession) throws -> T) async throws(StorageError) -> T {
+        try await transaction("BEGIN READ ONLY", work)
+    }
+
+    public func write<T: Sendable>(_ work: @escaping @Sendable (any DatabaseSession) throws -> T) async throws(StorageError) -> T {
+        var attempt = 1
+        while true {
+            do {
+                return try await transaction("BEGIN", work)
+            } catch {
+                guard error.code == .retryable, attempt < maxTransactionAttempts else { throw error }
+                attempt += 1
+            }
+        }
+    }
+
+    public func withoutTransaction<T: Sendable>(_ work: @escaping @Sendable (any DatabaseSession) throws -> T) async throws(StorageError) -> T {
+        try await withConnection { (connection: PostgresConnection) throws(StorageError) -> T in
+            try Self.storageErrors { try work(PostgresSession(connection: connection)) }
+        }
+    }
+
+    private func transaction<T: Sendable>(_ begin: String, _ work: @escaping @Sendable (any DatabaseSession) throws -> T) async throws(StorageError) -> T {
+        try await withConnection { (connection: PostgresConnection) throws(StorageError) -> T in
+            try connection.simple(begin)
+            do throws(StorageError) {
+                let result = try Self.storageErrors { try work(PostgresSession(connection: connection)) }
+                try connection.simple("COMMIT")
+                return result
+            } catch {
+                if connection.isHealthy { _ = try? connection.simple("ROLLBACK") }
+                throw error
+            }
+        }
+    }
+
+    /// Errors thrown by a transaction's work: storage errors as they are, others as `internal`.
+    private static func storageErrors<T>(_ work: () throws -> T) throws(StorageError) -> T {
+        do {
+            return try work()
+        } catch let error as StorageError {
+            throw error
+        } catch {
+            throw StorageError(.internal, "\(error)")
+        }
+    }
+
+    /// Borrows a connection, runs `body` with it on a pool thread, returns it
+    /// (or discards it when broken).
+    func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws(StorageError) -> T) async throws(StorageError) -> T {
+        let connection = try await checkout()
+        let result: Result<T, StorageError>
+        do {
+            result = try await threadPool.runIfActive { () -> Result<T, StorageError> in
+                do throws(StorageError) { return .success(try body(connection)) } catch { return .failure(error) }
+            }
+        } catch {
+            result = .failure(StorageError(.unavailable, "the database pool is shut down"))
+        }
+        checkin(connection)
+        return try result.get()
+    }
+
+    private func checkout() async throws(StorageError) -> PostgresConnection {
+        enum Decision { case use(PostgresConnection), open, wait(UInt64), fail(StorageError) }
+        let decision = state.withLockedValue { state -> Decision in
+            if state.isClosed { return .fail(StorageError(.unavailable, "\(location) is closed")) }
+            if let connection = state.idle.popLast() { return .use(connection) }
+            if state.open < settings.poolSize {
+                if let retryAt = state.retryAt, retryAt > .now(), let failure = state.lastFailure { return .fail(failure) }
+                state.open += 1
+                return .open
+            }
+            state.nextWaiter += 1
+            return .wait(state.nextWaiter)
+        }
+        switch decision {
+        case .use(let connection):
+            return connection
+        case .fail(let error):
+            throw error
+        case .open:
+            return try await openConnection()
+        case .wait(let id):
+            let timeout = acquireTimeout
+            let timer = Task { [weak self] in
+                try await Task.sleep(for: .nanoseconds(timeout.nanoseconds))
+                self?.abandonWaiter(id)
+            }
+            let connection = await withCheckedContinuation { continuation in
+                let closed = state.withLockedValue { state -> Bool in
+                    if state.isClosed { return true }
+                    state.waiters.append((id, continuation))
+                    return false
+                }
+                if closed { continuation.resume(returning: nil) }
+            }
+            timer.cancel()
+            guard let connection else {
+                throw StorageError(.unavailable, "no connection to \(location) became free within \(timeout.nanoseconds / 1_000_000_000) s (pool_size \(settings.poolSize))")
+            }
+            return connection
+        }
+    }
+
+    private func openConnection() async throws(StorageError) -> PostgresConnection {
+        let (conninfo, location) = (settings.conninfo, self.location)
+        let outcome: Result<PostgresConnection, StorageError>
+        do {
+            outcome = try await threadPool.runIfActive { () -> Result<PostgresConnection, StorageError> in
+                do throws(StorageError) { return .success(try PostgresConnection(conninfo: conninfo, location: location)) } catch { return .failure(error) }
+            }
+        } catch {
+            outcome = .failure(StorageError(.unavailable, "the database pool is shut down"))
+        }
+        state.withLockedValue { state in
+            switch outcome {
+            case .success:
+                state.failures = 0
+                state.retryAt = nil
+                state.lastFailure = nil
+            case .failure(let error):
+                state.open -= 1
+                state.failures += 1
+                // 50 ms doubling to 5 s, jittered: a restarting server is not hammered.
+                let ceiling = Int64(min(5_000, 50 << min(state.failures - 1, 10)))
+                state.retryAt = .now() + .milliseconds(Int64.random(in: (ceiling / 2)...ceiling))
+                state.lastFailure = error
+            }
+        }
+        return try outcome.get()
+    }
+
+    private func checkin(_ connection: PostgresConnection) {
+        let waiter = state.withLockedValue { state -> CheckedContinuation<PostgresConnection?, Never>? in
+            guard connection.isHealthy, !state.isClosed else {
+                state.open -= 1
+                return nil
+            }
+            if !state.waiters.isEmpty { return state.waiters.removeFirst().continuation }
+            state.idle.append(connection)
+            return nil
+        }
+        waiter?.resume(returning: connection)
+    }
+
+    private func abandonWaiter(_ id: UInt64) {
+        let waiter = state.withLockedValue { state in
+            state.waiters.firstIndex { $0.id == id }.map { state.waiters.remove(at: $0).continuation }
+        }
+        waiter?.resume(returning: nil)
+    }
+
+    public func close() async {
+        let waiters = state.withLockedValue { state in
+            state.isClosed = true
+            state.idle.removeAll()
+            defer { state.waiters.removeAll() }
+            return state.waiters.map(\.continuation)
+        }
+        for waiter in waiters { waiter.resume(returning: nil) }
+        try? await threadPool.shutdownGracefully()
+    }
+}
+
+/// A libpq connection seen through ``DatabaseSession``.
+struct PostgresSession: DatabaseSession {
+    let connection: PostgresConnection
+    var dialect: SQLDialect { .postgres }
+
+    func execute(_ sql: SQL) throws(StorageError) -> Int {
+        let (text, values) = sql.rendered(for: .postgres)
+        return try connection.execute(text, values).changedRows
+    }
+
+    func query(_ sql: SQL) throws(StorageError) -> [Row] {
+        let (text, values) = sql.rendered(for: .postgres)
+        return try connection.execute(text, values).rows
+    }
+
+    func executeScript(_ text: String) throws(StorageError) {
+        try connection.simple(text)
+    }
+}

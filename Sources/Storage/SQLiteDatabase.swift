@@ -1,0 +1,158 @@
+import Foundation
+import GRDB
+
+/// SQLite through GRDB: a `DatabasePool` in WAL mode (readers never wait for
+/// the writer), foreign keys on, a busy timeout so that writers from other
+/// processes wait for each other instead of failing.
+public final class SQLiteDatabase: Database {
+    public let dialect = SQLDialect.sqlite
+    public let location: String
+    private let writer: any DatabaseWriter
+
+    /// How long a writer waits for another process's write lock.
+    public static let busyTimeout: TimeInterval = 10
+
+    public init(location: DatabaseURL.SQLiteLocation, synchronous: DatabaseURL.SQLiteSynchronous = .normal) throws(StorageError) {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(Self.busyTimeout)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue.uppercased())")
+        }
+        do {
+            switch location {
+            case .memory:
+                self.location = "sqlite::memory:"
+                writer = try DatabaseQueue(configuration: configuration)
+            case .file(let path):
+                self.location = "sqlite:\(path)"
+                let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                writer = try DatabasePool(path: path, configuration: configuration)
+            }
+        } catch {
+            throw StorageError(.unavailable, "cannot open \(Self.describe(location)): \(Self.storageError(error).message)")
+        }
+    }
+
+    private static func describe(_ location: DatabaseURL.SQLiteLocation) -> String {
+        switch location {
+        case .memory: "sqlite::memory:"
+        case .file(let path): "SQLite database \(path)"
+        }
+    }
+
+    public func read<T: Sendable>(_ work: @escaping @Sendable (any DatabaseSession) throws -> T) async throws(StorageError) -> T {
+        do {
+            return try await writer.read { db in try work(SQLiteSession(db: db)) }
+        } catch {
+            throw Self.storageError(error)
+        }
+    }
+
+    public func write<T: Sendable>(_ work: @escaping @Sendable (any DatabaseSession) throws -> T) async throws(StorageError) -> T {
+        var attempt = 1
+        while true {
+            do {
+                return try await writer.write { db in try work(SQLiteSession(db: db)) }
+            } catch {
+                let failure = Self.storageError(error)
+                guard failure.code == .retryable, attempt < maxTransactionAttempts else { throw failure }
+                attempt += 1
+            }
+        }
+    }
+
+    public func withoutTransaction<T: Sendable>(_ work: @escaping @Sendable (any DatabaseSession) throws -> T) async throws(StorageError) -> T {
+        do {
+            return try await writer.writeWithoutTransaction { db in try work(SQLiteSession(db: db)) }
+        } catch {
+            throw Self.storageError(error)
+        }
+    }
+
+    public func close() async {
+        try? writer.close()
+    }
+
+    /// GRDB's and SQLite's errors as ``StorageError``s.
+    static func storageError(_ error: any Error) -> StorageError {
+        if let error = error as? StorageError { return error }
+        guard let error = error as? DatabaseError else { return StorageError(.internal, "\(error)") }
+        let message = error.message ?? "\(error)"
+        let engineCode = "SQLITE \(error.extendedResultCode.rawValue)"
+        let code: StorageError.Code
+        switch error.extendedResultCode {
+        case .SQLITE_CONSTRAINT_UNIQUE, .SQLITE_CONSTRAINT_PRIMARYKEY: code = .conflict
+        case .SQLITE_BUSY_SNAPSHOT: code = .retryable
+        default:
+            switch error.resultCode {
+            case .SQLITE_CONSTRAINT: code = .constraint
+            case .SQLITE_BUSY, .SQLITE_LOCKED: code = .unavailable
+            case .SQLITE_ERROR: code = .invalidQuery
+            case .SQLITE_CANTOPEN, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_READONLY, .SQLITE_CORRUPT, .SQLITE_NOTADB: code = .unavailable
+            default: code = .internal
+            }
+        }
+        return StorageError(code, message, sql: error.sql, engineCode: engineCode)
+    }
+}
+
+/// A GRDB connection seen through ``DatabaseSession``.
+struct SQLiteSession: DatabaseSession {
+    let db: GRDB.Database
+    var dialect: SQLDialect { .sqlite }
+
+    func execute(_ sql: SQL) throws(StorageError) -> Int {
+        let (text, values) = sql.rendered(for: .sqlite)
+        do {
+            try db.execute(sql: text, arguments: StatementArguments(values.map(\.grdbValue)))
+            return db.changesCount
+        } catch {
+            throw SQLiteDatabase.storageError(error)
+        }
+    }
+
+    func query(_ sql: SQL) throws(StorageError) -> [Row] {
+        let (text, values) = sql.rendered(for: .sqlite)
+        do {
+            let statement = try db.cachedStatement(sql: text)
+            let columns = statement.columnNames
+            return try GRDB.Row.fetchAll(statement, arguments: StatementArguments(values.map(\.grdbValue))).map { row in
+                Row(columns: columns, values: row.databaseValues.map(DatabaseValue.init(grdb:)))
+            }
+        } catch {
+            throw SQLiteDatabase.storageError(error)
+        }
+    }
+
+    func executeScript(_ text: String) throws(StorageError) {
+        do {
+            try db.execute(sql: text)
+        } catch {
+            throw SQLiteDatabase.storageError(error)
+        }
+    }
+}
+
+extension DatabaseValue {
+    var grdbValue: GRDB.DatabaseValue {
+        switch self {
+        case .null: .null
+        case .integer(let value): value.databaseValue
+        case .real(let value): value.databaseValue
+        case .text(let value): value.databaseValue
+        case .blob(let bytes): Data(bytes).databaseValue
+        }
+    }
+
+    init(grdb value: GRDB.DatabaseValue) {
+        switch value.storage {
+        case .null: self = .null
+        case .int64(let integer): self = .integer(integer)
+        case .double(let real): self = .real(real)
+        case .string(let text): self = .text(text)
+        case .blob(let data): self = .blob(Array(data))
+        }
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import Storage
+import Testing
+
+@Suite struct DatabaseTests {
+    /// A table with every portable type, per dialect.
+    static func createTypesTable(_ dialect: SQLDialect) -> String {
+        switch dialect {
+        case .sqlite:
+            return """
+                CREATE TABLE sample (
+                    id TEXT PRIMARY KEY,
+                    counter INTEGER NOT NULL,
+                    price_cents INTEGER NOT NULL,
+                    rate_minor4 INTEGER NOT NULL,
+                    at INTEGER NOT NULL,
+                    doc TEXT NOT NULL CHECK (json_valid(doc)),
+                    flag INTEGER NOT NULL,
+                    note TEXT
+                ) STRICT
+                """
+        case .postgres:
+            return """
+                CREATE TABLE sample (
+                    id TEXT PRIMARY KEY,
+                    counter BIGINT NOT NULL,
+                    price_cents BIGINT NOT NULL,
+                    rate_minor4 BIGINT NOT NULL,
+                    at BIGINT NOT NULL,
+                    doc JSONB NOT NULL,
+                    flag BOOLEAN NOT NULL,
+                    note TEXT
+                )
+                """
+        }
+    }
+
+    @Test(arguments: Engine.allCases)
+    func everyPortableTypeRoundTrips(_ engine: Engine) async throws {
+        try await TestDatabases.with(engine) { database in
+            try await database.write { try $0.executeScript(Self.createTypesTable($0.dialect)) }
+            let counter: Int64 = 1 << 62
+            let price = try #require(Money("12.34", scale: 2))
+            let rate = try #require(Money("-0.0001", scale: 4))
+            // The same instant written in two time zones.
+            let paris = try #require(Timestamp(iso8601: "2026-02-15T03:51:21.676+02:00"))
+            let utc = try #require(Timestamp(iso8601: "2026-02-15T01:51:21.676Z"))
+            #expect(paris == utc)
+            let doc = try JSONText(#"{"name":"Café 字 😀 \"quoted\"","n":[1,2.5,null],"nested":{"ok":true}}"#)
+            let flag = true
+            try await database.write { session in
+                try session.execute("""
+                    INSERT INTO sample (id, counter, price_cents, rate_minor4, at, doc, flag, note)
+                    VALUES (\("a-1"), \(counter), \(price.minorUnits), \(rate.minorUnits), \(paris), \(doc), \(flag), \(String?.none))
+                    """)
+            }
+            let row = try #require(try await database.read { try $0.queryFirst("SELECT * FROM sample WHERE id = \("a-1")") })
+            #expect(try row.decode(Int64.self, "counter") == counter)
+            #expect(try Money(databaseValue: row.value("price_cents"), scale: 2).description == "12.34")
+            #expect(try Money(databaseValue: row.value("rate_minor4"), scale: 4).description == "-0.0001")
+            let at: Timestamp = try row["at"]
+            #expect(at == utc)
+            #expect(at.iso8601 == "2026-02-15T01:51:21.676Z")
+            let readDoc: JSONText = try row["doc"]
+            #expect(NSDictionary(dictionary: readDoc.object as! [String: Any]) == NSDictionary(dictionary: doc.object as! [String: Any]))
+            #expect(try row.decode(Bool.self, "flag") == true)
+            #expect(try row.decode(String?.self, "note") == nil)
+        }
+    }
+
+    @Test(arguments: Engine.allCases)
+    func failuresHaveCodes(_ engine: Engine) async throws {
+        try await TestDatabases.with(engine) { database in
+            try await database.write { session in
+                try session.executeScript("CREATE TABLE parent (id TEXT PRIMARY KEY)")
+                try session.executeScript("CREATE TABLE child (id TEXT PRIMARY KEY, parent_id TEXT NOT NULL REFERENCES parent(id))")
+                try session.execute("INSERT INTO parent (id) VALUES (\("p1"))")
+            }
+            let duplicate = await #expect(throws: StorageError.self) {
+                try await database.write { try $0.execute("INSERT INTO parent (id) VALUES (\("p1"))") }
+            }
+            #expect(duplicate?.code == .conflict)
+            let orphan = await #expect(throws: StorageError.self) {
+                try await database.write { try $0.execute("INSERT INTO child (id, parent_id) VALUES (\("c1"), \("nobody"))") }
+            }
+            #expect(orphan?.code == .constraint)
+            let typo = await #expect(throws: StorageError.self) {
+                try await database.read { try $0.query("SELEKT 1") }
+            }
+            #expect(typo?.code == .invalidQuery)
+            #expect(typo?.sql == "SELEKT 1")
+        }
+    }
+
+    @Test(arguments: Engine.allCases)
+    func aFailedTransactionLeavesNothingBehind(_ engine: Engine) async throws {
+        struct Abort: Error {}
+        try await TestDatabases.with(engine) { database in
+            try await database.write { try $0.executeScript("CREATE TABLE item (id TEXT PRIMARY KEY)") }
+            await #expect(throws: StorageError.self) {
+                try await database.write { session in
+                    try session.execute("INSERT INTO item (id) VALUES (\("kept?"))")
+                    throw Abort()
+                }
+            }
+            let count = try await database.read { try $0.queryFirst("SELECT COUNT(*) AS n FROM item")!.decode(Int64.self, "n") }
+            #expect(count == 0)
+            // And the connection is fine afterwards.
+            try await database.write { try $0.execute("INSERT INTO item (id) VALUES (\("x"))") }
+        }
+    }
+
+    @Test(arguments: Engine.allCases)
+    func concurrentWritersAllLand(_ engine: Engine) async throws {
+        try await TestDatabases.with(engine) { database in
+            try await database.write { try $0.executeScript("CREATE TABLE item (id TEXT PRIMARY KEY, n BIGINT NOT NULL)") }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for n in 0..<200 {
+                    group.addTask { _ = try await database.write { try $0.execute("INSERT INTO item (id, n) VALUES (\("item-\(n)"), \(n))") } }
+                }
+                try await group.waitForAll()
+            }
+            let sum = try await database.read { try $0.queryFirst("SELECT COUNT(*) AS c, SUM(n) AS s FROM item")! }
+            #expect(try sum.decode(Int64.self, "c") == 200)
+            #expect(try sum.decode(Int64.self, "s") == (0..<200).reduce(0, +))
+        }
+    }
+
+    @Test(arguments: Engine.allCases)
+    func readTransactionsCannotWrite(_ engine: Engine) async throws {
+        try await TestDatabases.with(engine) { database in
+            try await database.write { try $0.executeScript("CREATE TABLE item (id TEXT PRIMARY KEY)") }
+            await #expect(throws: StorageError.self) {
+                try await database.read { try $0.execute("INSERT INTO item (id) VALUES (\("x"))") }
+            }
+        }
+    }
+}
