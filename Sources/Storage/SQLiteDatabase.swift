@@ -7,6 +7,8 @@ import GRDB
 public final class SQLiteDatabase: Database {
     public let dialect = SQLDialect.sqlite
     public let location: String
+    /// The database file; nil in memory.
+    public let filePath: String?
     private let writer: any DatabaseWriter
 
     /// How long a writer waits for another process's write lock.
@@ -23,9 +25,11 @@ public final class SQLiteDatabase: Database {
             switch location {
             case .memory:
                 self.location = "sqlite::memory:"
+                self.filePath = nil
                 writer = try DatabaseQueue(configuration: configuration)
             case .file(let path):
                 self.location = "sqlite:\(path)"
+                self.filePath = path
                 let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
                 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
                 writer = try DatabasePool(path: path, configuration: configuration)

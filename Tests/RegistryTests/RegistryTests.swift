@@ -67,7 +67,7 @@ import Testing
     }
 
     @Test func aDeadInstanceIsRoutedAroundAndEjected() async throws {
-        let cluster = try await RegistryCluster.start()
+        let cluster = try await RegistryCluster.start(maxLease: .seconds(60))
         let stores = try await startStores(1, registryPorts: [cluster.registryPort])
         // A registered instance nothing listens for: as if its process was killed.
         let connection = try await BusNode(configuration: BusNode.Configuration(identity: NodeIdentity(service: "x", instance: "x", version: "t")), group: RegistryCluster.group)

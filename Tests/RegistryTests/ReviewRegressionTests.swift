@@ -45,10 +45,13 @@ import Testing
         // Accepts TCP and never answers the hello.
         let listener = try await ServerBootstrap(group: RegistryCluster.group).bind(host: "127.0.0.1", port: 0).get()
         defer { listener.close(promise: nil) }
-        let cluster = try await RegistryCluster.start()
+        // A lease long enough that a loaded machine never expires the hand-registered instance mid-test.
+        let cluster = try await RegistryCluster.start(maxLease: .seconds(60))
         try await Self.register(RegistryProtocol.InstanceRecord(service: "stuck", instance: "stuck-1", host: "127.0.0.1", port: listener.localAddress!.port!, version: "t", methods: []), at: cluster)
 
         let caller = RegistryCluster.caller(registryPorts: [cluster.registryPort])
+        // Discovery first (it counts against a call's deadline too): this test is about connecting.
+        #expect(await eventually { try await caller.registrySnapshot().instances.contains { $0.record.service == "stuck" } })
         let started = ContinuousClock.now
         let error = await #expect(throws: BusError.self) {
             _ = try await caller.call(service: "stuck", method: "x", timeout: .milliseconds(300))
