@@ -108,6 +108,12 @@ public final class PostgresDatabase: Database {
     /// (or discards it when broken).
     func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws(StorageError) -> T) async throws(StorageError) -> T {
         let connection = try await checkout()
+        defer { checkin(connection) }
+        return try await run(on: connection, body)
+    }
+
+    /// Runs `body` with a borrowed connection on a pool thread.
+    func run<T: Sendable>(on connection: PostgresConnection, _ body: @escaping @Sendable (PostgresConnection) throws(StorageError) -> T) async throws(StorageError) -> T {
         let result: Result<T, StorageError>
         do {
             result = try await threadPool.runIfActive { () -> Result<T, StorageError> in
@@ -116,11 +122,10 @@ public final class PostgresDatabase: Database {
         } catch {
             result = .failure(StorageError(.unavailable, "the database pool is shut down"))
         }
-        checkin(connection)
         return try result.get()
     }
 
-    private func checkout() async throws(StorageError) -> PostgresConnection {
+    func checkout() async throws(StorageError) -> PostgresConnection {
         enum Decision { case use(PostgresConnection), open, wait(UInt64), fail(StorageError) }
         let decision = state.withLockedValue { state -> Decision in
             if state.isClosed { return .fail(StorageError(.unavailable, "\(location) is closed")) }
@@ -190,7 +195,7 @@ public final class PostgresDatabase: Database {
         return try outcome.get()
     }
 
-    private func checkin(_ connection: PostgresConnection) {
+    func checkin(_ connection: PostgresConnection) {
         let waiter = state.withLockedValue { state -> CheckedContinuation<PostgresConnection?, Never>? in
             guard connection.isHealthy, !state.isClosed else {
                 state.open -= 1
@@ -219,6 +224,45 @@ public final class PostgresDatabase: Database {
         }
         for waiter in waiters { waiter.resume(returning: nil) }
         try? await threadPool.shutdownGracefully()
+    }
+}
+
+/// A connection taken out of the pool for as long as its holder needs it
+/// (for session state such as an advisory lock), then given back.
+public final class HeldConnection: Sendable {
+    private let database: PostgresDatabase
+    private let connection: PostgresConnection
+    private let released = NIOLockedValueBox(false)
+
+    init(database: PostgresDatabase, connection: PostgresConnection) {
+        self.database = database
+        self.connection = connection
+    }
+
+    /// Runs `work` on this connection, outside any transaction.
+    public func run<T: Sendable>(_ work: @escaping @Sendable (any DatabaseSession) throws -> T) async throws(StorageError) -> T {
+        try await database.run(on: connection) { (connection: PostgresConnection) throws(StorageError) -> T in
+            do {
+                return try work(PostgresSession(connection: connection))
+            } catch let error as StorageError {
+                throw error
+            } catch {
+                throw StorageError(.internal, "\(error)")
+            }
+        }
+    }
+
+    /// Gives the connection back to the pool (once).
+    public func release() async {
+        guard released.withLockedValue({ done in defer { done = true }; return !done }) else { return }
+        database.checkin(connection)
+    }
+}
+
+extension PostgresDatabase {
+    /// Takes a connection out of the pool until ``HeldConnection/release()``.
+    public func holdConnection() async throws(StorageError) -> HeldConnection {
+        HeldConnection(database: self, connection: try await checkout())
     }
 }
 

@@ -51,16 +51,16 @@ final class SilentPeerHandler: ChannelInboundHandler, Sendable {
     @Test func anIdleButHealthyConnectionStaysOpen() async throws {
         var configuration = TestNodes.configuration("caller")
         // Periods long enough that a loaded test machine never starves the pong past one.
-        configuration.keepAlive = .milliseconds(250)
+        configuration.keepAlive = .seconds(1)
         let server = BusNode(configuration: TestNodes.configuration("store"), group: TestNodes.group)
         let port = try await server.start().port!
         defer { Task { try await server.shutdown() } }
         let connection = try await BusNode(configuration: configuration, group: TestNodes.group).connect(host: "127.0.0.1", port: port)
         // Several keep-alive periods pass with no calls: pings are answered, the connection lives.
-        let quietPeriod = ContinuousClock.now + .milliseconds(1500)
+        let quietPeriod = ContinuousClock.now + .milliseconds(3500)
         while ContinuousClock.now < quietPeriod {
             #expect(await connection.isUsable)
-            try await Task.sleep(for: .milliseconds(100))  // letting keep-alive periods pass is the point here
+            try await Task.sleep(for: .milliseconds(250))  // letting keep-alive periods pass is the point here
         }
         #expect(try await connection.call(service: "store", method: "ping") == ByteBuffer(string: "{}"))
     }

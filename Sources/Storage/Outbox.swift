@@ -1,0 +1,124 @@
+import Foundation
+
+/// Events a service must tell others about, written in the same transaction
+/// as the change that causes them, and delivered later by ``OutboxRelay``:
+/// a committed change never loses its event, and an event never announces a
+/// change that rolled back.
+public enum Outbox {
+    /// The migrations that create the outbox and inbox tables: add them to the
+    /// service's own, with ids that fit its sequence.
+    public static func migrations(startingAt id: Int) -> [Migration] {
+        [
+            Migration(
+                id: id, name: "create_outbox",
+                sqlite: """
+                    CREATE TABLE outbox (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        event_id TEXT NOT NULL UNIQUE,
+                        topic TEXT NOT NULL,
+                        payload TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        delivered_at INTEGER,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        last_error TEXT
+                    );
+                    CREATE INDEX outbox_pending ON outbox (seq) WHERE delivered_at IS NULL;
+                    CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL
+                    """,
+                postgres: """
+                    CREATE TABLE outbox (
+                        seq BIGSERIAL PRIMARY KEY,
+                        event_id TEXT NOT NULL UNIQUE,
+                        topic TEXT NOT NULL,
+                        payload TEXT NOT NULL,
+                        created_at BIGINT NOT NULL,
+                        delivered_at BIGINT,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        last_error TEXT
+                    );
+                    CREATE INDEX outbox_pending ON outbox (seq) WHERE delivered_at IS NULL;
+                    CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL
+                    """
+            ),
+            Migration(
+                id: id + 1, name: "create_inbox",
+                sqlite: """
+                    CREATE TABLE inbox (
+                        event_id TEXT NOT NULL,
+                        consumer TEXT NOT NULL,
+                        processed_at INTEGER NOT NULL,
+                        PRIMARY KEY (event_id, consumer)
+                    );
+                    CREATE INDEX inbox_processed ON inbox (processed_at)
+                    """,
+                postgres: """
+                    CREATE TABLE inbox (
+                        event_id TEXT NOT NULL,
+                        consumer TEXT NOT NULL,
+                        processed_at BIGINT NOT NULL,
+                        PRIMARY KEY (event_id, consumer)
+                    );
+                    CREATE INDEX inbox_processed ON inbox (processed_at)
+                    """
+            ),
+        ]
+    }
+
+    /// Records an event in the current transaction.
+    ///
+    /// On PostgreSQL it also takes a transaction-scoped lock, so transactions
+    /// that write events commit one at a time from here on: the outbox's
+    /// sequence is then the order of commit, which the relay keeps. Enqueue
+    /// late in a transaction to hold that lock briefly.
+    @discardableResult
+    public static func enqueue(_ session: any DatabaseSession, topic: String, payload: JSONText, eventID: String = newEventID()) throws(StorageError) -> String {
+        if session.dialect == .postgres {
+            _ = try session.query("SELECT pg_advisory_xact_lock(hashtext('videobus.outbox.order'))")
+        }
+        try session.execute("""
+            INSERT INTO outbox (event_id, topic, payload, created_at)
+            VALUES (\(eventID), \(topic), \(payload.text), \(Timestamp.now()))
+            """)
+        return eventID
+    }
+
+    /// A new event id: time-ordered and unique (milliseconds, then randomness).
+    public static func newEventID() -> String {
+        let millis = UInt64(Date().timeIntervalSince1970 * 1000)
+        let time = String(millis, radix: 16)
+        let random = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        return "evt_" + String(repeating: "0", count: max(0, 12 - time.count)) + time + String(repeating: "0", count: 16 - random.count) + random
+    }
+}
+
+/// One pending event as the relay reads it.
+public struct OutboxEvent: Sendable, Hashable {
+    public var sequence: Int64
+    public var eventID: String
+    public var topic: String
+    public var payload: String
+    public var attempts: Int
+}
+
+/// Records which events a consumer has applied, in the same transaction as
+/// the effect, so that a redelivered event changes nothing.
+public enum Inbox {
+    /// Runs `effect` in a transaction that also records (`eventID`, `consumer`);
+    /// if the event was already recorded, does nothing and returns false.
+    /// If `effect` throws, nothing is recorded and a redelivery will try again.
+    @discardableResult
+    public static func consume(
+        _ database: any Database, eventID: String, consumer: String,
+        _ effect: @escaping @Sendable (any DatabaseSession) throws -> Void
+    ) async throws(StorageError) -> Bool {
+        try await database.write { session in
+            let recorded = try session.execute("""
+                INSERT INTO inbox (event_id, consumer, processed_at) VALUES (\(eventID), \(consumer), \(Timestamp.now()))
+                ON CONFLICT (event_id, consumer) DO NOTHING
+                """)
+            guard recorded == 1 else { return false }
+            try effect(session)
+            return true
+        }
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import Storage
+import Testing
+
+/// Records what the relay publishes; can be told to fail.
+final class RecordingPublisher: EventPublisher {
+    struct Failure: Error {}
+    let published = NIOLockedValueBox<[String]>([])
+    /// Event ids that fail this many more times.
+    let failuresLeft = NIOLockedValueBox<[String: Int]>([:])
+
+    func publish(topic: String, payload: String, eventID: String) async throws {
+        let fail = failuresLeft.withLockedValue { left -> Bool in
+            guard let count = left[eventID], count > 0 else { return false }
+            left[eventID] = count - 1
+            return true
+        }
+        if fail { throw Failure() }
+        published.withLockedValue { $0.append(eventID) }
+    }
+
+    var ids: [String] { published.withLockedValue { $0 } }
+}
+
+@Suite struct OutboxTests {
+    static let migrations = [Migration(id: 1, name: "create_item", sql: "CREATE TABLE item (id TEXT PRIMARY KEY)")] + Outbox.migrations(startingAt: 2)
+
+    func prepared(_ database: any Database) async throws {
+        try await Migrator(service: "test", migrations: Self.migrations).deploy(to: database)
+    }
+
+    /// Adds an item and its event in one transaction.
+    func addItem(_ id: String, _ database: any Database) async throws {
+        try await database.write { session in
+            try session.execute("INSERT INTO item (id) VALUES (\(id))")
+            try Outbox.enqueue(session, topic: "item.added", payload: JSONText(#"{"id":"\#(id)"}"#), eventID: "evt-\(id)")
+        }
+    }
+
+    @Test(arguments: Engine.allCases)
+    func eventsCommitWithTheirChangeAndRollBackWithIt(_ engine: Engine) async throws {
+        struct Abort: Error {}
+        try await TestDatabases.with(engine) { database in
+            try await prepared(database)
+            try await addItem("kept", database)
+            await #expect(throws: StorageError.self) {
+                try await database.write { session in
+                    try session.execute("INSERT INTO item (id) VALUES (\("dropped"))")
+                    try Outbox.enqueue(session, topic: "item.added", payload: JSONText("{}"), eventID: "evt-dropped")
+                    throw Abort()
+                }
+            }
+            let relay = OutboxRelay(database: database, publisher: RecordingPublisher())
+            #expect(try await relay.pendingCount() == 1)
+        }
+    }
+
+    @Test(arguments: Engine.allCases)
+    func theRelayDeliversInOrderAndRetriesAFailingEventBeforeLaterOnes(_ engine: Engine) async throws {
+        try await TestDatabases.with(engine) { database in
+            try await prepared(database)
+            for n in 1...6 { try await addItem("\(n)", database) }
+            let publisher = RecordingPublisher()
+            publisher.failuresLeft.withLockedValue { $0["evt-3"] = 2 }
+            let relay = OutboxRelay(database: database, publisher: publisher)
+
+            // Two passes fail at event 3: 1 and 2 are delivered, nothing after 3.
+            await #expect(throws: RecordingPublisher.Failure.self) { try await relay.deliverPending() }
+            await #expect(throws: RecordingPublisher.Failure.self) { try await relay.deliverPending() }
+            #expect(publisher.ids == ["evt-1", "evt-2"])
+            #expect(try await relay.pendingCount() == 4)
+            #expect(try await relay.deliverPending() == 4)
+            #expect(publisher.ids == (1...6).map { "evt-\($0)" })
+            #expect(try await relay.pendingCount() == 0)
+            let attempts = try await database.read { try $0.queryFirst("SELECT attempts, last_error FROM outbox WHERE event_id = \("evt-3")")! }
+            #expect(try attempts.decode(Int.self, "attempts") == 2)
+        }
+    }
+
+    @Test(arguments: Engine.allCases)
+    func theInboxAppliesAnEventOnceAndAgainOnlyIfItFailed(_ engine: Engine) async throws {
+        struct Boom: Error {}
+        try await TestDatabases.with(engine) { database in
+            try await prepared(database)
+            let effects = NIOLockedValueBox(0)
+            let apply: @Sendable (any DatabaseSession) throws -> Void = { session in
+                try session.execute("INSERT INTO item (id) VALUES (\("from-event"))")
+                effects.withLockedValue { $0 += 1 }
+            }
+            // The effect fails: nothing is recorded, so the redelivery applies it.
+            await #expect(throws: StorageError.self) {
+                try await Inbox.consume(database, eventID: "evt-x", consumer: "billing") { _ in throw Boom() }
+            }
+            #expect(try await Inbox.consume(database, eventID: "evt-x", consumer: "billing", apply))
+            #expect(try await !Inbox.consume(database, eventID: "evt-x", consumer: "billing", apply))
+            // Another consumer has its own record.
+            #expect(try await Inbox.consume(database, eventID: "evt-x", consumer: "analytics") { _ in })
+            #expect(effects.withLockedValue { $0 } == 1)
+        }
+    }
+
+    @Test(arguments: Engine.allCases)
+    func oneRelayAtATimeDeliversEachEventOnce(_ engine: Engine) async throws {
+        let (url, cleanup) = try await TestDatabases.freshURL(engine)
+        defer { Task { await cleanup() } }
+        let setup = try await openDatabase(DatabaseURL(url))
+        try await prepared(setup)
+        for n in 1...50 { try await addItem("\(n)", setup) }
+        let publisher = RecordingPublisher()
+        var relays: [Task<Void, any Error>] = []
+        var databases: [any Database] = []
+        for _ in 0..<3 {
+            let database = try await openDatabase(DatabaseURL(url))
+            databases.append(database)
+            let relay = OutboxRelay(database: database, publisher: publisher, configuration: .init(pollInterval: .milliseconds(20)))
+            relays.append(Task { try await relay.run() })
+        }
+        let watcher = OutboxRelay(database: setup, publisher: publisher)
+        var pending: Int64 = -1
+        for _ in 0..<500 where pending != 0 {
+            pending = try await watcher.pendingCount()
+            if pending != 0 { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        for relay in relays { relay.cancel() }
+        for relay in relays { _ = try? await relay.value }
+        for database in databases { await database.close() }
+        await setup.close()
+        #expect(pending == 0)
+        #expect(publisher.ids == (1...50).map { "evt-\($0)" })
+    }
+
+    @Test(arguments: Engine.allCases)
+    func pruningRemovesOldDeliveredEventsAndInboxRecords(_ engine: Engine) async throws {
+        try await TestDatabases.with(engine) { database in
+            try await prepared(database)
+            for n in 1...3 { try await addItem("\(n)", database) }
+            try await Inbox.consume(database, eventID: "evt-old", consumer: "c") { _ in }
+            let relay = OutboxRelay(database: database, publisher: RecordingPublisher(), configuration: .init(retention: .hours(1)))
+            try await relay.deliverPending()
+            #expect(try await relay.prune().outbox == 0)  // all younger than an hour
+            let later = Timestamp(millisecondsSince1970: Timestamp.now().millisecondsSince1970 + 2 * 3_600_000)
+            let pruned = try await relay.prune(now: later)
+            #expect(pruned.outbox == 3 && pruned.inbox == 1)
+        }
+    }
+
+    @Test func concurrentWritersEventsAreDeliveredInCommitOrder() async throws {
+        try await TestDatabases.with(.postgres) { database in
+            try await prepared(database)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for writer in 0..<8 {
+                    group.addTask {
+                        for n in 0..<25 { try await addItem("w\(writer)-\(n)", database) }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let publisher = RecordingPublisher()
+            try await OutboxRelay(database: database, publisher: publisher).deliverPending()
+            #expect(publisher.ids.count == 200)
+            // Each writer's events arrive in the order that writer committed them.
+            for writer in 0..<8 {
+                let mine = publisher.ids.filter { $0.hasPrefix("evt-w\(writer)-") }
+                #expect(mine == (0..<25).map { "evt-w\(writer)-\($0)" })
+            }
+        }
+    }
+}
