@@ -66,6 +66,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // What services share on top of the bus and their databases: the outbox
+        // relay's bus publisher, exactly-once event consumption.
+        .target(
+            name: "ServiceKit",
+            dependencies: [
+                "BusRuntime",
+                "BusWire",
+                "Storage",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         // The registry service: who serves what, where; leases and watch.
         .target(
             name: "Registry",
@@ -123,12 +134,34 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // Fresh SQLite and PostgreSQL databases for tests.
+        .target(
+            name: "StorageTestSupport",
+            dependencies: ["Storage"],
+            path: "Tests/StorageTestSupport"
+        ),
         .testTarget(
             name: "StorageTests",
             dependencies: [
                 "Storage",
+                "StorageTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
+        ),
+        // A test helper process: publishes and consumes events through the
+        // outbox and inbox, and can kill itself at chosen points.
+        .executableTarget(
+            name: "outbox-probe",
+            dependencies: [
+                "ServiceKit",
+                "BusRuntime",
+                "BusWire",
+                "Storage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Tests/OutboxProbe"
         ),
         // Real processes of the built `videobus` executable.
         .testTarget(
@@ -136,6 +169,8 @@ let package = Package(
             dependencies: [
                 "BusRuntime",
                 "BusWire",
+                "Storage",
+                "StorageTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),

@@ -11,8 +11,8 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Address to listen on (loopback unless you mean to expose the node).")
     var host = "127.0.0.1"
 
-    @Option(help: "Port to listen on; 0 picks a free one.")
-    var port = 0
+    @Option(help: "Port to listen on; 0 picks a free one (default: 7700 for the registry, a free one otherwise).")
+    var port: Int?
 
     @Option(name: .customLong("token"), help: "Shared secret of the bus (default: $VIDEOBUS_TOKEN).")
     var tokenOption: String?
@@ -30,16 +30,17 @@ struct NodeOptions: ParsableArguments {
     var logLevel: Logger.Level = .info
 
     func validate() throws {
-        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
+        if let port, !(0...65535).contains(port) { throw ValidationError("--port must be 0...65535") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         if let metricsPort, !(0...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be 0...65535") }
     }
 
-    func configuration(service: String) -> BusNode.Configuration {
+    /// - Parameter defaultPort: the port when `--port` is not given.
+    func configuration(service: String, defaultPort: Int = 0) -> BusNode.Configuration {
         let instance = uniqueInstanceID(service)
         return BusNode.Configuration(
             identity: NodeIdentity(service: service, instance: instance, version: Videobus.configuration.version),
-            host: host, port: port, token: token
+            host: host, port: port ?? defaultPort, token: token
         )
     }
 

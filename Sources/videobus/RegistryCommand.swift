@@ -26,8 +26,7 @@ struct RegistryCommand: AsyncParsableCommand {
     func run() async throws {
         node.bootstrapLogging()
         let logger = Logger(label: "videobus.registry")
-        var configuration = node.configuration(service: RegistryProtocol.service)
-        if configuration.port == 0 { configuration.port = ServiceAddress(RegistryOptions.defaultAddress)!.port }
+        let configuration = node.configuration(service: RegistryProtocol.service, defaultPort: ServiceAddress(RegistryOptions.defaultAddress)!.port)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: node.threads)
         let busNode = BusNode(configuration: configuration, group: group, logger: logger)
         let registry = RegistryService(maxLease: .nanoseconds(Int64(maxLease * 1e9)))

@@ -45,7 +45,7 @@ struct Serve: AsyncParsableCommand {
         let busNode = BusNode(configuration: configuration, group: group, logger: logger)
         let address = try await busNode.start()
         // The first line on stdout tells a parent process (the load-test harness) where we listen.
-        printLine("videobus: \(service) listening on \(address.ipAddress ?? node.host):\(address.port ?? node.port)")
+        printLine("videobus: \(service) listening on \(address.ipAddress ?? node.host):\(address.port ?? 0)")
         let metrics = try await node.startMetricsEndpoint(group: group)
         if exitWithParent { watchParent() }
         let services = ServiceGroup(services: [busNode], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

@@ -2,6 +2,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import Storage
+import StorageTestSupport
 import Testing
 
 /// Records what the relay publishes; can be told to fail.

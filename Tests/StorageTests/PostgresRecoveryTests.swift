@@ -1,4 +1,5 @@
 import Storage
+import StorageTestSupport
 import Testing
 
 @Suite struct PostgresRecoveryTests {

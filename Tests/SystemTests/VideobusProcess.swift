@@ -1,24 +1,24 @@
 import Foundation
 
-/// A `videobus` child process, its output captured to a file, stopped by PID.
+/// A child process of a built executable (`videobus` unless told), its
+/// output captured to a file, stopped by PID.
 final class VideobusProcess: @unchecked Sendable {
-    static let executable: URL = {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return root.appendingPathComponent(".build/debug/videobus")
-    }()
+    static let binaries = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent(".build/debug")
 
     let process = Process()
     let output: URL
 
-    /// Starts `videobus arguments…`; stdout and stderr go to a temporary file.
-    init(_ arguments: [String]) throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.executable.path) else {
-            throw SystemTestError("\(Self.executable.path) is missing: run `swift build` first")
+    /// Starts `executable arguments…`; stdout and stderr go to a temporary file.
+    init(_ arguments: [String], executable name: String = "videobus") throws {
+        let executable = Self.binaries.appendingPathComponent(name)
+        guard FileManager.default.isExecutableFile(atPath: executable.path) else {
+            throw SystemTestError("\(executable.path) is missing: run `swift build` first")
         }
         output = FileManager.default.temporaryDirectory.appendingPathComponent("videobus-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         let handle = try FileHandle(forWritingTo: output)
-        process.executableURL = Self.executable
+        process.executableURL = executable
         process.arguments = arguments
         process.standardOutput = handle
         process.standardError = handle

@@ -3,18 +3,18 @@ import Storage
 import Testing
 
 /// The two engines every storage test runs on.
-enum Engine: String, CaseIterable, Sendable, CustomTestStringConvertible {
+public enum Engine: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case sqlite, postgres
-    var testDescription: String { rawValue }
+    public var testDescription: String { rawValue }
 }
 
 /// Fresh databases for tests: a new SQLite file, or a new PostgreSQL database
 /// on the server `scripts/test` starts (its URL in VIDEOBUS_TEST_POSTGRES_URL).
-enum TestDatabases {
-    static var postgresURL: String? { ProcessInfo.processInfo.environment["VIDEOBUS_TEST_POSTGRES_URL"] }
+public enum TestDatabases {
+    public static var postgresURL: String? { ProcessInfo.processInfo.environment["VIDEOBUS_TEST_POSTGRES_URL"] }
 
     /// A URL of a new, empty database of `engine`; `cleanup` removes it.
-    static func freshURL(_ engine: Engine) async throws -> (url: String, cleanup: @Sendable () async -> Void) {
+    public static func freshURL(_ engine: Engine) async throws -> (url: String, cleanup: @Sendable () async -> Void) {
         let name = "vbtest_\(UInt64.random(in: 0...UInt64.max))"
         switch engine {
         case .sqlite:
@@ -36,7 +36,7 @@ enum TestDatabases {
     }
 
     /// Runs `body` with a fresh database of `engine`, removed afterwards.
-    static func with<T>(_ engine: Engine, _ body: (any Database) async throws -> T) async throws -> T {
+    public static func with<T>(_ engine: Engine, _ body: (any Database) async throws -> T) async throws -> T {
         let (url, cleanup) = try await freshURL(engine)
         let database = try await openDatabase(DatabaseURL(url))
         do {
@@ -52,7 +52,7 @@ enum TestDatabases {
     }
 }
 
-struct TestSetupError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+public struct TestSetupError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
