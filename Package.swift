@@ -77,6 +77,14 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // The analysis-store service: video analyses, their search, their events.
+        .target(
+            name: "AnalysisStore",
+            dependencies: [
+                "ServiceKit",
+                "Storage",
+            ]
+        ),
         // The registry service: who serves what, where; leases and watch.
         .target(
             name: "Registry",
@@ -103,6 +111,9 @@ let package = Package(
                 "BusRuntime",
                 "LoadTest",
                 "Registry",
+                "ServiceKit",
+                "Storage",
+                "AnalysisStore",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -162,6 +173,19 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tests/OutboxProbe"
+        ),
+        .testTarget(
+            name: "AnalysisStoreTests",
+            dependencies: [
+                "AnalysisStore",
+                "ServiceKit",
+                "Storage",
+                "StorageTestSupport",
+            ]
+        ),
+        .testTarget(
+            name: "ServiceKitTests",
+            dependencies: ["ServiceKit"]
         ),
         // Real processes of the built `videobus` executable.
         .testTarget(

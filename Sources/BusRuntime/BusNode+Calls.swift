@@ -60,6 +60,16 @@ extension BusNode {
         }
         let header = FrameHeader(kind: .event, trace: trace, topic: topic, eventID: eventID, source: configuration.identity.service)
         let groups = registry.groups(subscribedTo: topic)
+        if groups.count == 1, let group = groups.first {
+            // The common case: one subscribing service, no task group needed.
+            do {
+                _ = try await send(header, body: payload, to: group, deadline: deadline, registry: registry, repeatable: true)
+                report.acknowledged = [group]
+            } catch {
+                report.failed[group] = error
+            }
+            return report
+        }
         await withTaskGroup(of: (String, BusError?).self) { tasks in
             for group in groups {
                 tasks.addTask {
@@ -86,9 +96,9 @@ extension BusNode {
     }
 
     /// The registry client, once it holds a first snapshot.
-    private func discovery(until deadline: NIODeadline, for what: String) async throws(BusError) -> RegistryClient {
+    private func discovery(until deadline: NIODeadline, for what: @autoclosure () -> String) async throws(BusError) -> RegistryClient {
         guard let registry else {
-            throw BusError(.noResponders, "no registry is configured, so \(what) cannot be found")
+            throw BusError(.noResponders, "no registry is configured, so \(what()) cannot be found")
         }
         startDiscoveryIfNeeded()
         if registry.snapshot == nil, !(await registry.waitForSnapshot(until: deadline)) {

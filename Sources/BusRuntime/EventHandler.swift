@@ -10,8 +10,30 @@ public struct EventDelivery: Sendable {
     /// The publishing service, when it said.
     public let source: String?
     public let trace: String?
-    /// Carries `event-id` and `topic` metadata.
-    public var logger: Logger
+
+    /// Carries `event-id` and `topic` metadata (built on first use).
+    public var logger: Logger {
+        get { customLogger ?? Self.annotate(baseLogger, eventID: eventID, topic: topic) }
+        set { customLogger = newValue }
+    }
+
+    private let baseLogger: Logger
+    private var customLogger: Logger?
+
+    init(topic: String, eventID: String, source: String?, trace: String?, logger: Logger) {
+        self.topic = topic
+        self.eventID = eventID
+        self.source = source
+        self.trace = trace
+        self.baseLogger = logger
+    }
+
+    private static func annotate(_ logger: Logger, eventID: String, topic: String) -> Logger {
+        var logger = logger
+        logger[metadataKey: "event-id"] = "\(eventID)"
+        logger[metadataKey: "topic"] = "\(topic)"
+        return logger
+    }
 }
 
 /// Handles the events of one topic. Returning acknowledges the event; throwing

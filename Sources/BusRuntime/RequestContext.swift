@@ -13,8 +13,32 @@ public struct RequestContext: Sendable {
     public let idempotencyKey: String?
     /// W3C traceparent of the operation.
     public let trace: String?
-    /// Carries `request-id` and `method` metadata.
-    public var logger: Logger
+    /// Carries `request-id` and `method` metadata (built on first use: most
+    /// requests never log, and metadata costs an allocation).
+    public var logger: Logger {
+        get { customLogger ?? Self.annotate(baseLogger, requestID: requestID, service: service, method: method) }
+        set { customLogger = newValue }
+    }
+
+    private let baseLogger: Logger
+    private var customLogger: Logger?
+
+    init(requestID: UInt64, service: String, method: String, deadline: NIODeadline?, idempotencyKey: String?, trace: String?, logger: Logger) {
+        self.requestID = requestID
+        self.service = service
+        self.method = method
+        self.deadline = deadline
+        self.idempotencyKey = idempotencyKey
+        self.trace = trace
+        self.baseLogger = logger
+    }
+
+    private static func annotate(_ logger: Logger, requestID: UInt64, service: String, method: String) -> Logger {
+        var logger = logger
+        logger[metadataKey: "request-id"] = "\(requestID)"
+        logger[metadataKey: "method"] = "\(service).\(method)"
+        return logger
+    }
 
     /// Whether the caller has already given up.
     public var isExpired: Bool { deadline.map { $0 <= .now() } ?? false }

@@ -169,12 +169,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         guard let handler = core.methods[method] else {
             return complete(.failure(BusError(.unimplemented, "\(service) has no method \(method)")))
         }
-        var logger = core.logger
-        logger[metadataKey: "request-id"] = "\(id)"
-        logger[metadataKey: "method"] = "\(service).\(method)"
         let requestContext = RequestContext(
             requestID: id, service: service, method: method, deadline: deadline,
-            idempotencyKey: header.idempotencyKey, trace: header.trace, logger: logger
+            idempotencyKey: header.idempotencyKey, trace: header.trace, logger: core.logger
         )
 
         switch handler {
@@ -238,10 +235,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             releaseWork()
             return acknowledge(id, BusError(error.code, error.description, retryable: false))
         }
-        var logger = core.logger
-        logger[metadataKey: "event-id"] = "\(eventID)"
-        logger[metadataKey: "topic"] = "\(topic)"
-        let delivery = EventDelivery(topic: topic, eventID: eventID, source: header.source, trace: header.trace, logger: logger)
+        let delivery = EventDelivery(topic: topic, eventID: eventID, source: header.source, trace: header.trace, logger: core.logger)
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         Task {
             var failure: BusError?

@@ -5,7 +5,8 @@ import Foundation
 /// - `file:./data/ingest.db`, `sqlite:./data/ingest.db`, `sqlite:///abs/path.db`: SQLite file
 /// - `sqlite::memory:`: SQLite in memory (tests)
 /// - `postgresql://user:pass@host:5432/db?sslmode=disable&pool_size=8` (or `postgres://`):
-///   PostgreSQL; `pool_size` (default 8) and `synchronous_commit` are ours,
+///   PostgreSQL; `pool_size` (default 8) and `synchronous_commit` (`on`, the
+///   default, or `off`: see the README's durability section) are ours,
 ///   other parameters go to libpq as they are.
 ///
 /// SQLite also takes `?synchronous=normal|full` (see the README's durability section).
@@ -41,7 +42,12 @@ public enum DatabaseURL: Sendable, Hashable, CustomStringConvertible {
             if let user { pairs.append(("user", user)) }
             if let password { pairs.append(("password", password)) }
             if let database { pairs.append(("dbname", database)) }
-            pairs += parameters.sorted { $0.key < $1.key }
+            var passed = parameters
+            // Ours: a server setting for every session of the pool.
+            if let synchronousCommit = passed.removeValue(forKey: "synchronous_commit") {
+                pairs.append(("options", "-c synchronous_commit=\(synchronousCommit)"))
+            }
+            pairs += passed.sorted { $0.key < $1.key }
             if parameters["connect_timeout"] == nil { pairs.append(("connect_timeout", "5")) }
             return pairs.map { "\($0)='\($1.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'"))'" }.joined(separator: " ")
         }
@@ -87,6 +93,9 @@ public enum DatabaseURL: Sendable, Hashable, CustomStringConvertible {
         var poolSize = 8
         for item in components.queryItems ?? [] {
             guard let value = item.value else { throw invalid("has a parameter without a value: \(item.name)") }
+            if item.name == "synchronous_commit", !["on", "off", "local", "remote_write", "remote_apply"].contains(value) {
+                throw invalid("has synchronous_commit \(value); it must be on, off, local, remote_write or remote_apply")
+            }
             if item.name == "pool_size" {
                 guard let size = Int(value), (1...256).contains(size) else { throw invalid("has pool_size \(value); it must be 1...256") }
                 poolSize = size

@@ -19,6 +19,8 @@ final class PostgresConnection: @unchecked Sendable {
             PQfinish(handle)
             throw StorageError(.unavailable, "cannot connect to \(location): \(message)")
         }
+        // Server notices ("table does not exist, skipping") are not errors; keep them off stderr.
+        PQsetNoticeProcessor(handle, { _, _ in }, nil)
         self.handle = handle
     }
 

@@ -70,6 +70,17 @@ public struct SQL: Sendable, Hashable, ExpressibleByStringInterpolation, CustomS
     /// The text with `?` placeholders: what logs and errors show (never values).
     public var description: String { rendered(for: .sqlite).text }
 
+    /// Statements joined by `separator`, their values still bound (`VALUES \(SQL.join(rows))`).
+    public static func join(_ parts: [SQL], separator: String = ", ") -> SQL {
+        var sql = SQL(stringLiteral: "")
+        sql.fragments = []
+        for (index, part) in parts.enumerated() {
+            if index > 0 { sql.fragments.append(.text(separator)) }
+            sql.fragments.append(contentsOf: part.fragments)
+        }
+        return sql
+    }
+
     /// Values joined by `separator`, each bound: `\(SQL.list(ids))` in `IN (…)`.
     public static func list<Value: DatabaseValueConvertible>(_ values: [Value], separator: String = ", ") -> SQL {
         var sql = SQL(stringLiteral: "")

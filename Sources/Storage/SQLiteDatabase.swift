@@ -110,7 +110,9 @@ struct SQLiteSession: DatabaseSession {
     func execute(_ sql: SQL) throws(StorageError) -> Int {
         let (text, values) = sql.rendered(for: .sqlite)
         do {
-            try db.execute(sql: text, arguments: StatementArguments(values.map(\.grdbValue)))
+            // Cached: a statement is compiled once per connection, not per call.
+            let statement = try db.cachedStatement(sql: text)
+            try statement.execute(arguments: StatementArguments(values.map(\.grdbValue)))
             return db.changesCount
         } catch {
             throw SQLiteDatabase.storageError(error)

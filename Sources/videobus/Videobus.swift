@@ -7,13 +7,13 @@ struct Videobus: AsyncParsableCommand {
         commandName: "videobus",
         abstract: "A message-driven backend for video-AI products.",
         version: "0.1.0",
-        subcommands: [RegistryCommand.self, Serve.self, CallCommand.self, StatusCommand.self, LoadTestCommand.self, Bench.self]
+        subcommands: [RegistryCommand.self, Serve.self, CallCommand.self, StatusCommand.self, MigrateCommand.self, SeedCommand.self, LoadTestCommand.self, Bench.self]
     )
 }
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Micro-benchmarks of the system's parts (run on a release build).",
-        subcommands: [BenchWire.self]
+        subcommands: [BenchWire.self, BenchStorage.self]
     )
 }
