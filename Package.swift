@@ -75,14 +75,21 @@ let package = Package(
                 "BusWire",
                 "Storage",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Request, response and event types of the services' methods, shared
+        // by the services and their callers (the gateway).
+        .target(name: "Contracts"),
         // The analysis-store service: video analyses, their search, their events.
         .target(
             name: "AnalysisStore",
             dependencies: [
+                "Contracts",
                 "ServiceKit",
                 "Storage",
+                "BusRuntime",
+                "BusWire",
             ]
         ),
         // The registry service: who serves what, where; leases and watch.
@@ -114,6 +121,7 @@ let package = Package(
                 "ServiceKit",
                 "Storage",
                 "AnalysisStore",
+                "Contracts",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -178,6 +186,11 @@ let package = Package(
             name: "AnalysisStoreTests",
             dependencies: [
                 "AnalysisStore",
+                "Contracts",
+                "BusRuntime",
+                "BusWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 "ServiceKit",
                 "Storage",
                 "StorageTestSupport",

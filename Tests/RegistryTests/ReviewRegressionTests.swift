@@ -51,7 +51,7 @@ import Testing
 
         let caller = RegistryCluster.caller(registryPorts: [cluster.registryPort])
         // Discovery first (it counts against a call's deadline too): this test is about connecting.
-        #expect(await eventually { try await caller.registrySnapshot().instances.contains { $0.record.service == "stuck" } })
+        #expect(await eventually { try await caller.registrySnapshot(timeout: .seconds(5)).instances.contains { $0.record.service == "stuck" } })
         let started = ContinuousClock.now
         let error = await #expect(throws: BusError.self) {
             _ = try await caller.call(service: "stuck", method: "x", timeout: .milliseconds(300))
@@ -65,7 +65,7 @@ import Testing
     @Test func aDrainingRegistryAnswersItsHeldWatchesAtOnce() async throws {
         let cluster = try await RegistryCluster.start()
         let caller = RegistryCluster.caller(registryPorts: [cluster.registryPort])
-        _ = try await caller.registrySnapshot()  // the caller now holds a 10 s watch open
+        _ = try await caller.registrySnapshot(timeout: .seconds(10))  // the caller now holds a 10 s watch open
         let started = ContinuousClock.now
         try await cluster.registry.shutdown(grace: .seconds(10))
         cluster.expiry.cancel()

@@ -1,0 +1,45 @@
+import Foundation
+import StorageTestSupport
+import Testing
+
+/// `videobus serve analysis-store` as a process: migrates on start (or refuses
+/// to start unmigrated with --no-migrate) and answers over the bus.
+@Suite struct AnalysisStoreProcessTests {
+    @Test(arguments: Engine.allCases)
+    func aServedAnalysisStoreMigratesOnStartAndAnswersCalls(_ engine: Engine) async throws {
+        let (url, cleanup) = try await TestDatabases.freshURL(engine)
+        defer { Task { await cleanup() } }
+
+        let unmigrated = try VideobusProcess(["serve", "analysis-store", "--standalone", "--database-url", url, "--no-migrate"])
+        defer { unmigrated.stop() }
+        #expect(try await unmigrated.exitStatus() != 0)
+        #expect(unmigrated.log.contains("is not up to date (4 pending, 0 modified, 0 unknown); run videobus migrate deploy --service analysis-store"), "\(unmigrated.log)")
+
+        let registry = try VideobusProcess(["registry", "--port", "0"])
+        defer { registry.stop() }
+        let registryFlag = ["--registry", "127.0.0.1:\(try await registry.listeningPort())"]
+        let store = try VideobusProcess(["serve", "analysis-store", "--database-url", url] + registryFlag)
+        defer { store.stop() }
+        _ = try await store.listeningPort()
+        #expect(store.log.contains("applied migration 1 create_video_analysis"))
+
+        var created: (Int32, String) = (-1, "")
+        for _ in 0..<100 {
+            created = try await VideobusProcess.run(["call", "analysis-store.create", #"{"video_id":"test_001","description":"A sunset"}"#] + registryFlag)
+            if created.0 != 3 { break }  // 3: not registered yet
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(created.0 == 0, "\(created.1)")
+        #expect(created.1.contains(#""video_id":"test_001""#))
+        let (got, record) = try await VideobusProcess.run(["call", "analysis-store.get", #"{"video_id":"test_001"}"#] + registryFlag)
+        #expect(got == 0 && record.contains(#""description":"A sunset""#))
+        let (duplicate, conflict) = try await VideobusProcess.run(["call", "analysis-store.create", #"{"video_id":"test_001","description":"again"}"#] + registryFlag)
+        #expect(duplicate == 4 && conflict.contains("conflict: an analysis for video test_001 already exists"))
+
+        // SIGTERM drains and exits 0; a restart finds its migrations applied.
+        store.signal(SIGTERM)
+        #expect(try await store.exitStatus() == 0, "\(store.log)")
+        let (status, output) = try await VideobusProcess.run(["migrate", "status", "--service", "analysis-store", "--database-url", url])
+        #expect(status == 0, "\(output)")
+    }
+}
