@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
         // System zlib, plus a shim for the init macros Swift cannot import.
@@ -92,6 +93,18 @@ let package = Package(
                 "BusWire",
             ]
         ),
+        // The HTTP gateway: REST calls translated into bus calls.
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "BusRuntime",
+                "BusWire",
+                "Contracts",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
         // The registry service: who serves what, where; leases and watch.
         .target(
             name: "Registry",
@@ -122,6 +135,8 @@ let package = Package(
                 "Storage",
                 "AnalysisStore",
                 "Contracts",
+                "Gateway",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

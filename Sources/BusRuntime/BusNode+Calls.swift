@@ -95,6 +95,13 @@ extension BusNode {
         return registry.snapshot!
     }
 
+    /// A fresh answer from a registry (not the cached snapshot): for readiness
+    /// checks that must know a registry is reachable now.
+    public func lookupNow(timeout: TimeAmount = .seconds(1)) async throws(BusError) -> RegistryProtocol.Snapshot {
+        guard let registry else { throw BusError(.noResponders, "no registry is configured") }
+        return try await registry.lookupNow(timeout: timeout)
+    }
+
     /// The registry client, once it holds a first snapshot.
     private func discovery(until deadline: NIODeadline, for what: @autoclosure () -> String) async throws(BusError) -> RegistryClient {
         guard let registry else {

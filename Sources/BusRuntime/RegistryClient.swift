@@ -87,6 +87,21 @@ final class RegistryClient: Sendable {
         return snapshot != nil
     }
 
+    /// Asks the registries (in order, the first that answers) for their
+    /// current view, bypassing the cached snapshot: whether a registry is
+    /// reachable right now.
+    func lookupNow(timeout: TimeAmount) async throws(BusError) -> RegistryProtocol.Snapshot {
+        var lastError = BusError(.noResponders, "no registry is configured")
+        for link in links {
+            do {
+                return try await link.call("lookup", RegistryProtocol.LookupRequest(), as: RegistryProtocol.Snapshot.self, timeout: timeout)
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError
+    }
+
     /// Marks this instance draining in every registry at once, so callers route around it.
     func announceDraining(instance: String, inFlight: Int) async {
         state.withLockedValue { $0.instanceState = .draining }

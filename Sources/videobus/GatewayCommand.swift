@@ -1,0 +1,57 @@
+import ArgumentParser
+import BusRuntime
+import BusWire
+import Foundation
+import Gateway
+import Hummingbird
+import Logging
+import Metrics
+import NIOCore
+import NIOPosix
+import Prometheus
+import ServiceLifecycle
+
+/// `videobus gateway`: REST over the bus.
+struct GatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateway",
+        abstract: "Serve the REST API (/api/video-analysis/, /docs, /openapi.json, /healthz, /readyz, /metrics) over the bus."
+    )
+
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "HTTP port (0 picks a free one).") var port = 8000
+    @Option(help: "Seconds each bus call may take.") var callTimeout: Double = 10
+    @Option(help: "Event-loop threads (default: one per core).") var threads: Int = System.coreCount
+    @Option(help: "Log level.") var logLevel: Logger.Level = .info
+    @Option(name: .customLong("token"), help: "Shared secret of the bus (default: $VIDEOBUS_TOKEN).") var tokenOption: String?
+    @OptionGroup var registry: RegistryOptions
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
+        guard callTimeout > 0, threads >= 1 else { throw ValidationError("--call-timeout and --threads must be positive") }
+    }
+
+    func run() async throws {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "videobus.gateway")
+        let metrics = MetricsEndpoint.bootstrap().registry
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let node = BusNode(configuration: BusNode.Configuration(
+            identity: NodeIdentity(service: "gateway", instance: uniqueInstanceID("gateway"), version: Videobus.configuration.version),
+            token: tokenOption ?? ProcessInfo.processInfo.environment["VIDEOBUS_TOKEN"], registries: registry.addresses
+        ), group: group, logger: logger)
+        let configuration = GatewayConfiguration(host: host, port: port, callTimeoutSeconds: callTimeout)
+        let application = Gateway.application(node: node, configuration: configuration, metrics: metrics, group: group, logger: logger) { channel in
+            printLine("videobus: gateway listening on http://\(configuration.host):\(channel.localAddress?.port ?? configuration.port)")
+        }
+        let services = ServiceGroup(services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await services.run()
+        try await node.shutdown(grace: .zero)
+        try await group.shutdownGracefully()
+    }
+}

@@ -1,0 +1,188 @@
+import Foundation
+import StorageTestSupport
+import Testing
+
+/// The seed's REST API through the whole stack, as real processes:
+/// HTTP → gateway → bus → analysis-store → its database.
+@Suite(.serialized) struct GatewayTests {
+    struct Stack {
+        var registry: VideobusProcess
+        var store: VideobusProcess
+        var gateway: VideobusProcess
+        var registryFlag: [String]
+        var databaseURL: String
+        var port: Int
+
+        static func start(_ engine: Engine) async throws -> (Stack, @Sendable () async -> Void) {
+            let (url, cleanup) = try await TestDatabases.freshURL(engine)
+            let registry = try VideobusProcess(["registry", "--port", "0"])
+            let registryFlag = ["--registry", "127.0.0.1:\(try await registry.listeningPort())"]
+            let store = try VideobusProcess(["serve", "analysis-store", "--database-url", url] + registryFlag)
+            _ = try await store.listeningPort()
+            let gateway = try VideobusProcess(["gateway", "--port", "0"] + registryFlag)
+            let port = try await gateway.listeningPort()
+            let stack = Stack(registry: registry, store: store, gateway: gateway, registryFlag: registryFlag, databaseURL: url, port: port)
+            guard await eventually({ try await httpRequest("GET", port: port, "/readyz").status == 200 }) else {
+                throw HTTPTestError("the gateway never became ready:\n\(gateway.log)")
+            }
+            return (stack, cleanup)
+        }
+
+        func stop() {
+            gateway.stop()
+            store.stop()
+            registry.stop()
+        }
+
+        func request(_ method: String, _ path: String, _ body: String? = nil) async throws -> HTTPResponse {
+            try await httpRequest(method, port: port, path, body: body)
+        }
+    }
+
+    @Test(arguments: Engine.allCases)
+    func theSeedsAPIWorksThroughTheWholeStack(_ engine: Engine) async throws {
+        let (stack, cleanup) = try await Stack.start(engine)
+        defer { stack.stop(); Task { await cleanup() } }
+
+        let created = try await stack.request("POST", "/api/video-analysis/", #"{"video_id": "test_001", "description": "A sunset"}"#)
+        #expect(created.status == 201)
+        #expect(created.headers["content-type"] == "application/json")
+        let record = try #require(created.json)
+        #expect(Set(record.keys) == ["id", "video_id", "description", "created_at", "updated_at"])
+        #expect(record["video_id"] as? String == "test_001" && record["description"] as? String == "A sunset")
+        #expect((record["created_at"] as? String)?.hasSuffix("Z") == true)
+
+        #expect(try await stack.request("GET", "/api/video-analysis/test_001").json?["id"] as? String == record["id"] as? String)
+        #expect(try await stack.request("GET", "/api/video-analysis/test_001/").status == 200)
+        #expect(try await stack.request("POST", "/api/video-analysis", #"{"video_id": "test_001", "description": "again"}"#).status == 409)
+
+        let unicode = "Café 字 😀 — \"quoted\" \\ \n" + String(repeating: "a long and winding description ", count: 3300)
+        let body = String(data: try JSONSerialization.data(withJSONObject: ["description": unicode]), encoding: .utf8)!
+        let updated = try await stack.request("PUT", "/api/video-analysis/test_001", body)
+        #expect(updated.status == 200)
+        #expect(updated.json?["description"] as? String == unicode)
+        #expect(updated.json?["created_at"] as? String == record["created_at"] as? String)
+        #expect((updated.json?["updated_at"] as? String ?? "") > (record["updated_at"] as? String ?? "~"))
+        #expect(try await stack.request("GET", "/api/video-analysis/test_001").json?["description"] as? String == unicode)
+
+        let list = try await stack.request("GET", "/api/video-analysis/?limit=5")
+        #expect(list.status == 200 && list.json?["count"] as? Int == 1 && (list.json?["analyses"] as? [Any])?.count == 1)
+
+        #expect(try await stack.request("DELETE", "/api/video-analysis/test_001").status == 204)
+        let gone = try await stack.request("GET", "/api/video-analysis/test_001")
+        #expect(gone.status == 404 && gone.json?["detail"] as? String == "no analysis for video test_001" && gone.json?["code"] as? String == "not-found")
+        #expect(try await stack.request("DELETE", "/api/video-analysis/test_001").status == 404)
+        #expect(try await stack.request("PUT", "/api/video-analysis/test_001", #"{"description": "x"}"#).status == 404)
+    }
+
+    @Test func badInputIsA4xxWithJSONNeverA500() async throws {
+        let (stack, cleanup) = try await Stack.start(.sqlite)
+        defer { stack.stop(); Task { await cleanup() } }
+        let cases: [(String, String, String?, Int)] = [
+            ("POST", "/api/video-analysis/", "{not json", 400),
+            ("POST", "/api/video-analysis/", "", 400),
+            ("POST", "/api/video-analysis/", #"{"video_id": 5, "description": "x"}"#, 422),
+            ("POST", "/api/video-analysis/", #"{"description": "x"}"#, 422),
+            ("POST", "/api/video-analysis/", #"{"video_id": "", "description": "x"}"#, 422),
+            ("POST", "/api/video-analysis/", #"["an", "array"]"#, 422),
+            ("PUT", "/api/video-analysis/v1", #"{"text": "x"}"#, 422),
+            ("GET", "/api/video-analysis/?limit=-1", nil, 422),
+            ("GET", "/api/video-analysis/?limit=abc", nil, 422),
+            ("GET", "/api/video-analysis/?limit=100000", nil, 422),
+            ("GET", "/api/video-analysis/?cursor=bogus", nil, 422),
+        ]
+        for (method, path, body, status) in cases {
+            let response = try await stack.request(method, path, body)
+            #expect(response.status == status, "\(method) \(path) \(body ?? ""): \(response.status) \(response.body)")
+            #expect(response.json?["detail"] is String && response.json?["code"] is String, "\(response.body)")
+        }
+        let huge = String(repeating: "a", count: 11 << 20)
+        let tooLarge = try await stack.request("POST", "/api/video-analysis/", huge)
+        #expect(tooLarge.status == 413 && tooLarge.json?["code"] as? String == "limit-exceeded")
+    }
+
+    @Test(arguments: Engine.allCases)
+    func concurrentCreatesAllLandAndOneVideoHasOneWinner(_ engine: Engine) async throws {
+        let (stack, cleanup) = try await Stack.start(engine)
+        defer { stack.stop(); Task { await cleanup() } }
+        let distinct = try await withThrowingTaskGroup(of: Int.self) { group in
+            for n in 0..<200 {
+                group.addTask { try await stack.request("POST", "/api/video-analysis/", #"{"video_id": "v\#(n)", "description": "clip \#(n)"}"#).status }
+            }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(distinct.filter { $0 == 201 }.count == 200, "\(Dictionary(grouping: distinct, by: { $0 }).mapValues(\.count))")
+        #expect(try await stack.request("GET", "/api/video-analysis/?limit=500").json?["count"] as? Int == 200)
+
+        let contested = try await withThrowingTaskGroup(of: Int.self) { group in
+            for n in 0..<50 {
+                group.addTask { try await stack.request("POST", "/api/video-analysis/", #"{"video_id": "contested", "description": "try \#(n)"}"#).status }
+            }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(contested.filter { $0 == 201 }.count == 1)
+        #expect(contested.filter { $0 == 409 }.count == 49)
+    }
+
+    @Test func everyAcknowledgedCreateSurvivesAKilledService() async throws {
+        var (stack, cleanup) = try await Stack.start(.sqlite)
+        defer { stack.stop() }
+        let removeDatabase = cleanup
+        defer { Task { await removeDatabase() } }
+        var acknowledged: [String] = []
+        var restarted = false
+        for n in 0..<300 {
+            if n == 100 {
+                // SIGKILL mid-stream; requests fail (503) until a new instance serves.
+                stack.store.signal(SIGKILL)
+                _ = try await stack.store.exitStatus()
+            }
+            if n == 150 {
+                stack.store = try VideobusProcess(["serve", "analysis-store", "--database-url", stack.databaseURL] + stack.registryFlag)
+                _ = try await stack.store.listeningPort()
+                restarted = true
+            }
+            let response = try await stack.request("POST", "/api/video-analysis/", #"{"video_id": "k\#(n)", "description": "clip \#(n)"}"#)
+            if response.status == 201 { acknowledged.append("k\(n)") } else { #expect([503, 504].contains(response.status), "\(response.status) \(response.body)") }
+        }
+        #expect(restarted)
+        #expect(acknowledged.count >= 200)
+        for videoID in acknowledged {
+            #expect(try await stack.request("GET", "/api/video-analysis/\(videoID)").status == 200, "\(videoID) was acknowledged but is gone")
+        }
+    }
+
+    @Test func operationalEndpoints() async throws {
+        let (stack, cleanup) = try await Stack.start(.sqlite)
+        defer { stack.stop(); Task { await cleanup() } }
+        #expect(try await stack.request("GET", "/healthz").status == 200)
+        #expect(try await stack.request("GET", "/readyz").json?["status"] as? String == "ready")
+        let docs = try await stack.request("GET", "/docs")
+        #expect(docs.status == 200 && docs.headers["content-type"]?.hasPrefix("text/html") == true && docs.body.contains("/openapi.json"))
+        _ = try await stack.request("GET", "/api/video-analysis/nothing")
+        let metrics = try await stack.request("GET", "/metrics")
+        #expect(metrics.status == 200 && metrics.body.contains("http_route=\"/api/video-analysis/{video_id}\""), "\(metrics.body.prefix(2000))")
+
+        // The OpenAPI document is valid OpenAPI 3.1 and describes every route.
+        let openAPI = try await stack.request("GET", "/openapi.json")
+        #expect(openAPI.status == 200)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("openapi-\(UUID().uuidString).json")
+        try openAPI.body.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let validator = Process()
+        validator.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        validator.arguments = ["python3", "-m", "openapi_spec_validator", file.path]
+        validator.standardOutput = FileHandle.nullDevice
+        validator.standardError = FileHandle.nullDevice
+        try validator.run()
+        validator.waitUntilExit()
+        #expect(validator.terminationStatus == 0, "openapi-spec-validator refused /openapi.json")
+        let paths = (openAPI.json?["paths"] as? [String: Any])?.keys.sorted() ?? []
+        #expect(paths == ["/api/video-analysis/", "/api/video-analysis/{video_id}", "/docs", "/healthz", "/metrics", "/openapi.json", "/readyz"])
+
+        // Not ready while the service is down.
+        stack.store.signal(SIGTERM)
+        _ = try await stack.store.exitStatus()
+        #expect(await eventually { try await stack.request("GET", "/readyz").status == 503 })
+    }
+}
