@@ -1,0 +1,110 @@
+import ArgumentParser
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import Storage
+import UnixSignals
+
+/// `videobus up`: the whole system locally, each part its own process.
+struct UpCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "up",
+        abstract: "Run the registry, every service and the gateway locally, each as its own process.",
+        discussion: """
+            Logs are prefixed by process; a crashed process is restarted with backoff;
+            Ctrl-C drains every process and exits. Databases are SQLite files under --data-dir,
+            or with --postgres one database per service on that server (created if missing).
+            """
+    )
+
+    @Option(help: "HTTP port of the gateway (0 picks a free one).") var port = 8000
+    @Option(help: "Port of the registry (0 picks a free one).") var registryPort = 7700
+    @Option(help: "Directory of the SQLite databases.") var dataDir = "./data"
+    @Option(help: "A PostgreSQL server URL (postgresql://user:pass@host:port/db): each service gets its own database there.") var postgres: String?
+
+    /// The services `up` runs, in start order.
+    static let services = ["analysis-store"]
+
+    func validate() throws {
+        if let postgres {
+            guard case .postgres = try DatabaseURL(postgres) else { throw ValidationError("--postgres must be a postgresql:// URL") }
+        }
+    }
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
+        let ports = NIOLockedValueBox<[String: Int]>([:])
+        let supervisor = Supervisor(onLine: { name, line in
+            // Children print "… listening on host:port" first: remember where.
+            guard let range = line.range(of: " listening on "), let port = Int(line[range.upperBound...].split(separator: ":").last ?? "") else { return }
+            ports.withLockedValue { if $0[name] == nil { $0[name] = port } }
+        })
+        func waitForPort(_ name: String) async throws -> Int {
+            let deadline = ContinuousClock.now + .seconds(60)
+            while ContinuousClock.now < deadline {
+                if let port = ports.withLockedValue({ $0[name] }) { return port }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            throw ValidationError("\(name) did not start listening within 60 s")
+        }
+
+        try supervisor.start(.init(name: "registry", arguments: ["registry", "--port", "\(registryPort)"], colour: 5))
+        let registry = "127.0.0.1:\(try await waitForPort("registry"))"
+        for (index, service) in Self.services.enumerated() {
+            let url = try await databaseURL(for: service)
+            try supervisor.start(.init(name: service, arguments: ["serve", service, "--registry", registry, "--database-url", url], colour: 2 + index))
+            _ = try await waitForPort(service)
+        }
+        try supervisor.start(.init(name: "gateway", arguments: ["gateway", "--port", "\(port)", "--registry", registry], colour: 6))
+        let gatewayPort = try await waitForPort("gateway")
+        Task {
+            // Announce readiness once the gateway says so.
+            for _ in 0..<600 {
+                if (try? await httpStatus(port: gatewayPort, path: "/readyz")) == 200 {
+                    supervisor.say("ready: http://127.0.0.1:\(gatewayPort)/api/video-analysis/ (docs: http://127.0.0.1:\(gatewayPort)/docs)")
+                    return
+                }
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+
+        for await _ in signals { break }
+        supervisor.say("draining")
+        await supervisor.stop(order: ["gateway"] + Self.services.reversed() + ["registry"])
+        supervisor.say("stopped")
+    }
+
+    /// SQLite under --data-dir, or a database of its own on the --postgres server.
+    private func databaseURL(for service: String) async throws -> String {
+        guard let postgres else {
+            try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+            return "file:\(dataDir)/\(service).db"
+        }
+        let name = "videobus_" + service.replacingOccurrences(of: "-", with: "_")
+        let admin = try await openDatabase(DatabaseURL(postgres))
+        defer { Task { await admin.close() } }
+        let exists = try await admin.read { try $0.queryFirst("SELECT 1 AS x FROM pg_database WHERE datname = \(name)") != nil }
+        if !exists { try await admin.withoutTransaction { try $0.execute("CREATE DATABASE \(raw: name)") } }
+        guard var components = URLComponents(string: postgres) else { throw ValidationError("--postgres is not a URL") }
+        components.path = "/" + name
+        return components.string!
+    }
+}
+
+/// The status of a GET on loopback, for the readiness probe.
+private func httpStatus(port: Int, path: String) async throws -> Int {
+    let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        .connect(host: "127.0.0.1", port: port) { channel in
+            channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+        }
+    return try await channel.executeThenClose { inbound, outbound in
+        try await outbound.write(ByteBuffer(string: "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"))
+        var head = ""
+        for try await chunk in inbound {
+            head += String(buffer: chunk)
+            if head.contains("\r\n") { break }
+        }
+        return Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+}
