@@ -26,6 +26,8 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(name: .customLong("token"), help: "Shared secret of the bus (default: $VIDEOBUS_TOKEN).") var tokenOption: String?
     @OptionGroup var registry: RegistryOptions
 
+    @OptionGroup var lifetime: LifetimeOptions
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
         guard callTimeout > 0, threads >= 1 else { throw ValidationError("--call-timeout and --threads must be positive") }
@@ -49,6 +51,7 @@ struct GatewayCommand: AsyncParsableCommand {
         let application = Gateway.application(node: node, configuration: configuration, metrics: metrics, group: group, logger: logger) { channel in
             printLine("videobus: gateway listening on http://\(configuration.host):\(channel.localAddress?.port ?? configuration.port)")
         }
+        lifetime.watchParentIfAsked()
         let services = ServiceGroup(services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await services.run()
         try await node.shutdown(grace: .zero)

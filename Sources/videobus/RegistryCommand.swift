@@ -16,6 +16,8 @@ struct RegistryCommand: AsyncParsableCommand {
 
     @OptionGroup var node: NodeOptions
 
+    @OptionGroup var lifetime: LifetimeOptions
+
     @Option(help: "Longest lease granted, in seconds: an instance silent for longer is removed.")
     var maxLease: Double = 10
 
@@ -35,6 +37,7 @@ struct RegistryCommand: AsyncParsableCommand {
         printLine("videobus: registry listening on \(address.ipAddress ?? node.host):\(address.port ?? configuration.port)")
         let metrics = try await node.startMetricsEndpoint(group: group)
         let expiry = Task { await registry.expireLeases { logger.info("\($0)") } }
+        lifetime.watchParentIfAsked()
         let services = ServiceGroup(services: [busNode], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await services.run()
         expiry.cancel()

@@ -37,8 +37,7 @@ struct Serve: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Apply pending migrations on start; with --no-migrate, refuse to start while any is pending.")
     var migrate = true
 
-    @Flag(help: ArgumentHelp("Drain and exit when the parent process exits (for harnesses and supervisors).", visibility: .hidden))
-    var exitWithParent = false
+    @OptionGroup var lifetime: LifetimeOptions
 
     static let services = ["analysis-store", "echo"]
 
@@ -73,7 +72,7 @@ struct Serve: AsyncParsableCommand {
         // The first line on stdout tells a parent process (the load-test harness) where we listen.
         printLine("videobus: \(service) listening on \(address.ipAddress ?? node.host):\(address.port ?? 0)")
         let metrics = try await node.startMetricsEndpoint(group: group)
-        if exitWithParent { watchParent() }
+        lifetime.watchParentIfAsked()
         let serviceGroup = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await serviceGroup.run()
         try? await metrics?.close()
@@ -97,16 +96,4 @@ struct Serve: AsyncParsableCommand {
     }
 
     private var configurationHolder: String { "videobus serve \(service) pid \(getpid())" }
-
-    /// Sends ourselves SIGTERM (a graceful drain) once the parent is gone, so a
-    /// crashed harness leaves no server behind.
-    private func watchParent() {
-        let parent = getppid()
-        Task.detached {
-            while getppid() == parent {
-                try? await Task.sleep(for: .milliseconds(200))
-            }
-            kill(getpid(), SIGTERM)
-        }
-    }
 }

@@ -41,7 +41,8 @@ final class Supervisor: Sendable {
     func start(_ child: Child, restarts: Int = 0) throws {
         let process = Process()
         process.executableURL = executable
-        process.arguments = child.arguments
+        // Children go when we go, even if we are killed outright.
+        process.arguments = child.arguments + ["--exit-with-parent"]
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe

@@ -49,4 +49,18 @@ import Testing
             #expect(!FileManager.default.fileExists(atPath: data.appendingPathComponent("analysis-store.db").path), "used SQLite despite --postgres")
         }
     }
+
+    @Test func childrenDoNotOutliveAKilledUp() async throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("videobus-up-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let up = try VideobusProcess(["up", "--port", "0", "--registry-port", "0", "--data-dir", data.path])
+        defer { up.stop() }
+        #expect(await eventually(timeout: .seconds(60)) { up.log.contains("ready: http://") }, "\(up.log)")
+        let children = up.log.split(separator: "\n").filter { $0.contains("| started ") }.compactMap { Int32($0.split(separator: "pid ").last?.dropLast() ?? "") }
+        #expect(children.count == 3)
+        up.signal(SIGKILL)
+        _ = try await up.exitStatus()
+        // Orphans notice their parent is gone, drain, and exit.
+        #expect(await eventually(timeout: .seconds(20)) { children.allSatisfy { kill($0, 0) != 0 } }, "children still alive: \(children.filter { kill($0, 0) == 0 })")
+    }
 }
