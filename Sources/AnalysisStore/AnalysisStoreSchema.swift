@@ -1,3 +1,4 @@
+import Foundation
 import ServiceKit
 import Storage
 
@@ -74,8 +75,8 @@ public enum AnalysisStoreSchema {
                     """)
                 guard inserted == 1 else { continue }
                 added += 1
-                let payload = try JSONText(#"{"id":"\#(id)","video_id":"\#(sample.videoID)"}"#)
-                try Outbox.enqueue(session, topic: "analysis.created", payload: payload)
+                let event = try JSONSerialization.data(withJSONObject: ["id": id, "video_id": sample.videoID], options: [.sortedKeys])
+                try Outbox.enqueue(session, topic: "analysis.created", payload: JSONText(String(decoding: event, as: UTF8.self)))
             }
             return added
         }

@@ -118,7 +118,8 @@ public struct AnalysisStoreService: Sendable {
         return AnalysisContracts.Page(analyses: page, nextCursor: next)
     }
 
-    /// Full-text search in descriptions (all words must match), newest first.
+    /// Full-text search in descriptions (all words must match), newest first;
+    /// at most `limit` results, without a cursor.
     public func search(_ request: AnalysisContracts.SearchRequest) async throws(BusError) -> AnalysisContracts.Page {
         let limit = try pageSize(request.limit)
         let words = request.query.split(whereSeparator: { !$0.isLetter && !$0.isNumber }).map(String.init)
@@ -191,14 +192,17 @@ public struct AnalysisStoreService: Sendable {
         do {
             let created: Int64 = try row["created_at"]
             let id: String = try row["id"]
-            return Data("\(created).\(id)".utf8).base64EncodedString().replacingOccurrences(of: "=", with: "")
+            // base64url: safe in a query string as it is (no + or /).
+            return Data("\(created).\(id)".utf8).base64EncodedString()
+                .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
         } catch {
             throw BusError(.internal, "unreadable analysis row: \(error.message)")
         }
     }
 
     static func decodeCursor(_ cursor: String) -> (Int64, String)? {
-        let padded = cursor + String(repeating: "=", count: (4 - cursor.count % 4) % 4)
+        let standard = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        let padded = standard + String(repeating: "=", count: (4 - standard.count % 4) % 4)
         guard let data = Data(base64Encoded: padded), let text = String(data: data, encoding: .utf8),
             let dot = text.firstIndex(of: "."), let created = Int64(text[..<dot])
         else { return nil }
@@ -225,6 +229,10 @@ public struct AnalysisStoreService: Sendable {
             return result
         } catch {
             if error.code == .conflict { throw conflict() }
+            // A connection lost during COMMIT may hide a commit that happened: no retry promise for writes.
+            if error.code == .unavailable {
+                throw BusError(.unavailable, "database unavailable; the change may or may not have been applied: \(error.message)", retryable: false)
+            }
             throw Self.busError(error)
         }
     }

@@ -87,7 +87,7 @@ public enum AnalysisContracts {
     public struct Page: Codable, Sendable {
         public var analyses: [Analysis]
         public var count: Int
-        /// Present when more analyses follow.
+        /// Present (in a `list` page) when more analyses follow; `search` answers one page.
         public var nextCursor: String?
         public init(analyses: [Analysis], nextCursor: String? = nil) {
             self.analyses = analyses

@@ -12,6 +12,11 @@ final class ConnectionDriver {
     private let connection: PeerConnection
     private let header: FrameHeader
     private let body: ByteBuffer
+    private let template: BodyTemplate?
+    /// Numbers `{seq}`: unique across the run's drivers (each owns a residue).
+    private var sequence: UInt64
+    private let stride: UInt64
+    private var generator = SystemRandomNumberGenerator()
     private let callTimeout: TimeAmount
     private var phase = Phase.warmup
 
@@ -23,10 +28,13 @@ final class ConnectionDriver {
     private var outstanding = 0
     private var drained: EventLoopPromise<Void>?
 
-    init(connection: PeerConnection, service: String, body: ByteBuffer, callTimeout: TimeAmount) {
+    init(connection: PeerConnection, service: String, method: String, body: ByteBuffer, template: BodyTemplate?, index: Int, drivers: Int, callTimeout: TimeAmount) {
         self.connection = connection
-        self.header = FrameHeader(kind: .request, service: service, method: "echo")
+        self.header = FrameHeader(kind: .request, service: service, method: method)
         self.body = body
+        self.template = template
+        self.sequence = UInt64(index)
+        self.stride = UInt64(drivers)
         self.callTimeout = callTimeout
     }
 
@@ -57,7 +65,12 @@ final class ConnectionDriver {
         promise.futureResult.whenComplete { result in
             loopBound.value.finished(result, started: started)
         }
-        connection.call(header, body: body, deadline: started + callTimeout, promise: promise)
+        var requestBody = body
+        if let template {
+            requestBody = template.render(sequence: sequence, generator: &generator)
+            sequence += stride
+        }
+        connection.call(header, body: requestBody, deadline: started + callTimeout, promise: promise)
     }
 
     private func finished(_ result: Result<ByteBuffer, any Error>, started: NIODeadline) {
@@ -66,7 +79,7 @@ final class ConnectionDriver {
         switch result {
         case .success(let answer):
             ledger.answered += 1
-            if isMeasured { measuredBytes += answer.readableBytes + body.readableBytes }
+            if isMeasured { measuredBytes += answer.readableBytes + body.readableBytes }  // the generated body's size (templates: approximate)
         case .failure(let error):
             ledger.recordFailure((error as? BusError)?.code ?? .internal)
         }

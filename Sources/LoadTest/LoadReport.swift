@@ -22,7 +22,7 @@ public struct LatencySummary: Sendable, Hashable {
 
 /// What one run measured: throughput, latency and the delivery ledger.
 public struct LoadReport: Sendable {
-    public var workload: EchoWorkload
+    public var workload: Workload
     public var seconds: Double
     public var requestsPerSecond: Double
     public var megabytesPerSecond: Double
@@ -35,7 +35,9 @@ public struct LoadReport: Sendable {
     public var table: String {
         let w = workload
         var lines = [
-            "\(w.name): \(w.connections) connection(s) × \(w.inFlight) in flight, \(w.bodyBytes)-byte \(w.compressible ? "compressible " : "")body, \(String(format: "%.1f", seconds)) s measured",
+            w.template == nil
+                ? "\(w.name): \(w.connections) connection(s) × \(w.inFlight) in flight, \(w.bodyBytes)-byte \(w.compressible ? "compressible " : "")body, \(String(format: "%.1f", seconds)) s measured"
+                : "\(w.name): \(w.connections) connection(s) × \(w.inFlight) in flight, \(String(format: "%.1f", seconds)) s measured",
             "  throughput   \(Int(requestsPerSecond.rounded())) req/s   \(String(format: "%.1f", megabytesPerSecond)) MB/s",
             "  latency µs   p50 \(latency.p50)   p90 \(latency.p90)   p99 \(latency.p99)   p99.9 \(latency.p999)   max \(latency.max)",
             "  ledger       sent \(ledger.sent)   answered \(ledger.answered)   failed \(ledger.failed)   lost \(ledger.lost)",
@@ -53,7 +55,7 @@ public struct LoadReport: Sendable {
     public var jsonLine: String {
         let failures = ledger.failures.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",")
         var fields = [
-            "\"workload\":\"\(workload.name)\"", "\"connections\":\(workload.connections)", "\"in_flight\":\(workload.inFlight)",
+            "\"workload\":\"\(workload.name)\"", "\"method\":\"\(workload.method)\"", "\"connections\":\(workload.connections)", "\"in_flight\":\(workload.inFlight)",
             "\"body_bytes\":\(workload.bodyBytes)", "\"seconds\":\(String(format: "%.3f", seconds))",
             "\"requests_per_second\":\(Int(requestsPerSecond.rounded()))", "\"megabytes_per_second\":\(String(format: "%.2f", megabytesPerSecond))",
             "\"latency_us\":{\"p50\":\(latency.p50),\"p90\":\(latency.p90),\"p99\":\(latency.p99),\"p99_9\":\(latency.p999),\"max\":\(latency.max)}",

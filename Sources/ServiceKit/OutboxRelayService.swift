@@ -14,8 +14,8 @@ public struct OutboxRelayService: Service {
         try await cancelWhenGracefulShutdown {
             do {
                 try await relay.run()
-            } catch is CancellationError {
-                // Shutting down.
+            } catch where Task.isCancelled || error is CancellationError {
+                // Shutting down: whatever the relay was doing when cancelled is not a failure.
             }
         }
     }

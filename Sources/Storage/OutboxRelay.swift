@@ -69,6 +69,8 @@ public final class OutboxRelay: Sendable {
             }
             do {
                 guard try await lock.isHeld() else {
+                    // Cancelled (shutting down): the check failed because we stop, not because the lock went.
+                    if Task.isCancelled { break }
                     logger.warning("lost the relay lock (database connection lost); stopping")
                     throw StorageError(.unavailable, "the outbox relay lost its lock on \(database.location)")
                 }

@@ -11,7 +11,7 @@ struct LoadTestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "loadtest",
         abstract: "Drive the bus with a workload and report throughput, latency percentiles and the delivery ledger.",
-        subcommands: [EchoLoad.self]
+        subcommands: [EchoLoad.self, CallLoad.self]
     )
 }
 
@@ -49,7 +49,7 @@ struct EchoLoad: AsyncParsableCommand {
     @Flag(help: "Print one JSON line per run instead of the table.") var json = false
 
     func validate() throws {
-        guard workload == "all" || EchoWorkload.standard[workload] != nil else { throw ValidationError("--workload must be W1, W2, W3, W4 or all") }
+        guard workload == "all" || Workload.standard[workload] != nil else { throw ValidationError("--workload must be W1, W2, W3, W4 or all") }
         guard warmup >= 0, duration > 0 else { throw ValidationError("--duration must be positive and --warmup not negative") }
         if let target, parse(target) == nil { throw ValidationError("--target must be host:port") }
         for (name, value) in [("--connections", connections), ("--in-flight", inFlight), ("--body-bytes", bodyBytes)] {
@@ -68,33 +68,89 @@ struct EchoLoad: AsyncParsableCommand {
         defer { server?.stop() }
         let (host, port) = server.map { ("127.0.0.1", $0.port) } ?? parse(target!)!
 
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-        let caller = BusNode(
-            configuration: BusNode.Configuration(identity: NodeIdentity(service: "loadtest", instance: uniqueInstanceID("loadtest"), version: Videobus.configuration.version), token: token),
-            group: group
-        )
+        var workloads: [Workload] = []
         for name in names {
-            var workload = EchoWorkload.standard[name]!
+            var workload = Workload.standard[name]!
             workload.connections = connections ?? workload.connections
             workload.inFlight = inFlight ?? workload.inFlight
             workload.bodyBytes = bodyBytes ?? workload.bodyBytes
             workload.compressible = compressible ?? workload.compressible
             workload.warmup = .nanoseconds(Int64(warmup * 1e9))
             workload.duration = .nanoseconds(Int64(duration * 1e9))
-            let run = EchoLoadRun(workload: workload, host: host, port: port, service: service, caller: caller)
-            let interactive = !json && isatty(STDERR_FILENO) == 1
-            var report = try await run.run { progress in
-                guard interactive else { return }
-                let line = "\r\(name) \(progress.phase) \(progress.elapsedSeconds)s: \(Int(progress.requestsPerSecond)) req/s, \(progress.failures) failed   "
-                FileHandle.standardError.write(Data(line.utf8))
-            }
-            if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-            report.serverPeakRSSBytes = server?.peakResidentBytes
-            printLine(json ? report.jsonLine : report.table)
-            if report.ledger.lost > 0 { throw ExitCode(3) }
+            workloads.append(workload)
         }
-        try await group.shutdownGracefully()
+        try await runWorkloads(workloads, host: host, port: port, service: service, threads: threads, token: token, json: json, serverPeakRSS: { server?.peakResidentBytes })
     }
+}
+
+/// `videobus loadtest call`: any method, with templated bodies.
+struct CallLoad: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "call",
+        abstract: "Closed-loop calls of any method of a running node, with bodies from a template.",
+        discussion: """
+            In the body, {n} becomes a random key in 0..<--keys and {seq} a number unique to the run:
+              videobus loadtest call analysis-store.create --target 127.0.0.1:7001 --body '{"video_id":"lt_{seq}","description":"A sunset"}'
+              videobus loadtest call analysis-store.get --target 127.0.0.1:7001 --body '{"video_id":"lt_{n}"}' --keys 20000
+            """
+    )
+
+    @Argument(help: "The method, as service.method.") var target: String
+    @Option(name: .customLong("target"), help: "host:port of a running instance of the service.") var address: String
+    @Option(help: "The request body template.") var body: String = "{}"
+    @Option(help: "Keys {n} ranges over.") var keys = 1000
+    @Option(help: "Connections.") var connections = 1
+    @Option(help: "Calls in flight per connection.") var inFlight = 64
+    @Option(help: "Seconds of warm-up (not measured).") var warmup: Double = 2
+    @Option(help: "Seconds measured.") var duration: Double = 10
+    @Option(help: "Event-loop threads of the harness.") var threads = 1
+    @Option(name: .customLong("token"), help: "Shared secret of the bus (default: $VIDEOBUS_TOKEN).") var tokenOption: String?
+    @Flag(help: "Print one JSON line instead of the table.") var json = false
+
+    func validate() throws {
+        guard target.split(separator: ".").count == 2 else { throw ValidationError("\(target) is not service.method") }
+        guard ServiceAddress(address) != nil else { throw ValidationError("--target must be host:port") }
+        guard keys >= 1, connections >= 1, inFlight >= 1, duration > 0, warmup >= 0 else { throw ValidationError("counts and --duration must be positive") }
+    }
+
+    func run() async throws {
+        let parts = target.split(separator: ".").map(String.init)
+        let address = ServiceAddress(self.address)!
+        let workload = Workload(
+            name: target, method: parts[1], template: BodyTemplate(body, keys: keys), connections: connections, inFlight: inFlight,
+            warmup: .nanoseconds(Int64(warmup * 1e9)), duration: .nanoseconds(Int64(duration * 1e9))
+        )
+        try await runWorkloads([workload], host: address.host, port: address.port, service: parts[0], threads: threads,
+                               token: tokenOption ?? ProcessInfo.processInfo.environment["VIDEOBUS_TOKEN"], json: json, serverPeakRSS: { nil })
+    }
+}
+
+/// Runs workloads one after the other, printing a table or a JSON line for each.
+/// Exits 3 when any request was lost.
+private func runWorkloads(
+    _ workloads: [Workload], host: String, port: Int, service: String, threads: Int, token: String?, json: Bool,
+    serverPeakRSS: @Sendable () -> Int?
+) async throws {
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+    let caller = BusNode(
+        configuration: BusNode.Configuration(identity: NodeIdentity(service: "loadtest", instance: uniqueInstanceID("loadtest"), version: Videobus.configuration.version), token: token),
+        group: group
+    )
+    for workload in workloads {
+        let run = LoadRun(workload: workload, host: host, port: port, service: service, caller: caller)
+        let interactive = !json && isatty(STDERR_FILENO) == 1
+        let name = workload.name
+        var report = try await run.run { progress in
+            guard interactive else { return }
+            let line = "\r\(name) \(progress.phase) \(progress.elapsedSeconds)s: \(Int(progress.requestsPerSecond)) req/s, \(progress.failures) failed   "
+            FileHandle.standardError.write(Data(line.utf8))
+        }
+        if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        report.serverPeakRSSBytes = serverPeakRSS()
+        printLine(json ? report.jsonLine : report.table)
+        if report.ledger.lost > 0 { throw ExitCode(3) }
+    }
+    try await group.shutdownGracefully()
 }
 
 /// A `videobus serve echo` child process started by the harness, stopped (by PID) when done.

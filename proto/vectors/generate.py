@@ -13,8 +13,9 @@ proto/schemas/ when the jsonschema module is available.
 
 --check also validates the method examples (proto/vectors/methods/NAME.json,
 each a list of example bodies, written by hand) against their schemas in
-proto/schemas/methods/, and confirms that a few bodies the methods refuse are
-refused by the schemas too.
+proto/schemas/methods/, checks the rules the schemas cannot state (snapshot
+order; a page's count and order), and confirms that a few bodies the methods
+refuse (or never send) are refused by the schemas too.
 """
 
 from __future__ import annotations
@@ -417,7 +418,14 @@ METHOD_SCHEMA_OF = {
     "registry.watch.response": "registry.snapshot",
 }
 # Schemas that are not messages (only $defs), so need no example.
-METHOD_SCHEMAS_WITHOUT_EXAMPLES = {"registry.defs"}
+METHOD_SCHEMAS_WITHOUT_EXAMPLES = {"registry.defs", "analysis-store.defs"}
+
+
+def _analysis(**changes) -> dict:
+    analysis = {"id": "cmwqtdjauhoy2z9zj6dk2mdog", "video_id": "test_001", "description": "A sunset",
+                "created_at": "2026-11-21T19:41:45.845Z", "updated_at": "2026-11-21T19:41:45.845Z"}
+    analysis.update(changes)
+    return {k: v for k, v in analysis.items() if v is not None}
 
 
 def _record(**changes) -> dict:
@@ -450,7 +458,64 @@ METHOD_COUNTER_EXAMPLES = [
     ("registry.snapshot", {"revision": 3, "instances": [{"record": _record(), "state": "serving",
                                                          "lease_age_ms": 5}]},
      "instance view without in_flight"),
+    ("analysis-store.create.request", {"video_id": "test_001"},
+     "no description (required: the Swift type has no default)"),
+    ("analysis-store.create.request", {"description": "A sunset"}, "no video_id"),
+    ("analysis-store.create.request", {"video_id": "", "description": "A sunset"}, "an empty video_id"),
+    ("analysis-store.create.request", {"video_id": " \u3000\u00a0", "description": "A sunset"},
+     "a video_id of whitespace only"),
+    ("analysis-store.create.request", {"video_id": "test\n001", "description": "A sunset"},
+     "a control character in video_id"),
+    ("analysis-store.create.request", {"video_id": "test_001", "description": None},
+     "description null"),
+    ("analysis-store.create.request", {"video_id": "test_001", "description": "x" * (1048576 + 1)},
+     "a description of 1048577 bytes"),
+    ("analysis-store.update.request", {"video_id": "test_001"}, "no description"),
+    ("analysis-store.get.request", {}, "no video_id"),
+    ("analysis-store.delete.request", {"video_id": 1}, "video_id not a string"),
+    ("analysis-store.list.request", {"limit": 0}, "limit 0"),
+    ("analysis-store.list.request", {"limit": 501}, "limit 501"),
+    ("analysis-store.list.request", {"limit": "10"}, "limit as a string"),
+    ("analysis-store.list.request", {"cursor": 7}, "cursor not a string"),
+    ("analysis-store.search.request", {"limit": 10}, "no query"),
+    ("analysis-store.search.request", {"query": ""}, "an empty query"),
+    ("analysis-store.page", {"analyses": [_analysis()]},
+     "no count (required: the Swift type decodes it)"),
+    ("analysis-store.page", {"count": 0}, "no analyses"),
+    ("analysis-store.page", {"analyses": [_analysis(updated_at=None)], "count": 1},
+     "an analysis without updated_at"),
+    ("analysis-store.analysis", _analysis(created_at="2026-11-21T19:41:45Z"),
+     "created_at without milliseconds"),
+    ("analysis-store.analysis", _analysis(id="0mwqtdjauhoy2z9zj6dk2mdog"), "an id not starting with c"),
+    ("analysis-store.event", {"id": "cmwqtdjauhoy2z9zj6dk2mdog"}, "no video_id"),
 ]
+
+
+def _method_example_problems(schema: str, body: dict) -> list[str]:
+    """What an example breaks beyond its schema (rules JSON Schema cannot state)."""
+    problems = []
+    if schema == "registry.snapshot":
+        try:
+            keys = [(v["record"]["service"], v["record"]["instance"]) for v in body["instances"]]
+        except (KeyError, TypeError):
+            return ["instances[].record.service/instance missing"]
+        if keys != sorted(keys):
+            problems.append("instances are not sorted by service, then instance")
+    elif schema == "analysis-store.analysis":
+        if body["updated_at"] < body["created_at"]:
+            problems.append("updated_at is before created_at")
+    elif schema == "analysis-store.page":
+        analyses = body["analyses"]
+        if body["count"] != len(analyses):
+            problems.append(f"count {body['count']} is not the number of analyses ({len(analyses)})")
+        keys = [(a["created_at"], a["id"]) for a in analyses]
+        if keys != sorted(keys, reverse=True):
+            problems.append("analyses are not newest first (created_at, then id, descending)")
+        if any(a["updated_at"] < a["created_at"] for a in analyses):
+            problems.append("an analysis's updated_at is before its created_at")
+        if body.get("next_cursor") is not None and not analyses:
+            problems.append("next_cursor on an empty page")
+    return problems
 
 
 def check_method_examples(validators) -> tuple[int, int, list[str]]:
@@ -484,14 +549,11 @@ def check_method_examples(validators) -> tuple[int, int, list[str]]:
             elif validators is not None:
                 problems += [f"{e.json_path}: {e.message}" for e in
                              validators[f"methods/{schema}.schema.json"].iter_errors(body)]
-            if not problems and schema == "registry.snapshot":
+            if not problems:
                 try:
-                    keys = [(v["record"]["service"], v["record"]["instance"]) for v in body["instances"]]
-                except (KeyError, TypeError):
-                    keys = None
-                    problems.append("instances[].record.service/instance missing")
-                if keys is not None and keys != sorted(keys):
-                    problems.append("instances are not sorted by service, then instance")
+                    problems += _method_example_problems(schema, body)
+                except (KeyError, TypeError) as e:  # only without jsonschema
+                    problems.append(f"cannot check the example's rules: {e!r}")
             if problems:
                 failures.extend(f"{fname}[{i}]: {p}" for p in problems)
                 failed += 1

@@ -3,9 +3,9 @@ import BusWire
 import Histogram
 import NIOCore
 
-/// Runs one ``EchoWorkload`` against a node and reports what it measured.
-public struct EchoLoadRun: Sendable {
-    public var workload: EchoWorkload
+/// Runs one ``Workload`` against a node and reports what it measured.
+public struct LoadRun: Sendable {
+    public var workload: Workload
     /// The node whose `echo` is driven.
     public var host: String
     public var port: Int
@@ -14,7 +14,7 @@ public struct EchoLoadRun: Sendable {
     /// The harness's own node (its connections, token and event loops).
     public var caller: BusNode
 
-    public init(workload: EchoWorkload, host: String, port: Int, service: String, caller: BusNode) {
+    public init(workload: Workload, host: String, port: Int, service: String, caller: BusNode) {
         self.workload = workload
         self.host = host
         self.port = port
@@ -31,13 +31,16 @@ public struct EchoLoadRun: Sendable {
         }
         defer { for connection in connections { Task { await connection.close() } } }
 
-        let body = workload.body
+        let body = workload.template == nil ? workload.body : ByteBuffer()
         var drivers: [NIOLoopBound<ConnectionDriver>] = []
-        for connection in connections {
-            let (service, timeout) = (service, workload.callTimeout)
+        for (index, connection) in connections.enumerated() {
+            let (service, method, template, timeout, count) = (service, workload.method, workload.template, workload.callTimeout, connections.count)
             // A driver lives on its connection's event loop, so it is made there.
             drivers.append(try await connection.eventLoop.submit {
-                NIOLoopBound(ConnectionDriver(connection: connection, service: service, body: body, callTimeout: timeout), eventLoop: connection.eventLoop)
+                NIOLoopBound(ConnectionDriver(
+                    connection: connection, service: service, method: method, body: body, template: template,
+                    index: index, drivers: count, callTimeout: timeout
+                ), eventLoop: connection.eventLoop)
             }.get())
         }
         let slots = workload.inFlight

@@ -7,7 +7,7 @@ import Testing
 
 /// The harness accounts for every request and measures what it ran.
 /// (Its figures are reported by `videobus loadtest`, never asserted here.)
-@Suite struct EchoLoadRunTests {
+@Suite struct LoadRunTests {
     static let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
 
     func node(_ service: String) -> BusNode {
@@ -20,10 +20,10 @@ import Testing
         let port = try await server.start().port!
         defer { Task { try await server.shutdown() } }
 
-        var workload = try #require(EchoWorkload.standard[name])
+        var workload = try #require(Workload.standard[name])
         workload.warmup = .milliseconds(100)
         workload.duration = .milliseconds(400)
-        let report = try await EchoLoadRun(workload: workload, host: "127.0.0.1", port: port, service: "echo", caller: node("loadtest")).run()
+        let report = try await LoadRun(workload: workload, host: "127.0.0.1", port: port, service: "echo", caller: node("loadtest")).run()
 
         #expect(report.ledger.sent > 0)
         #expect(report.ledger.lost == 0)
@@ -38,10 +38,10 @@ import Testing
         let server = node("echo")
         let port = try await server.start().port!
         defer { Task { try await server.shutdown() } }
-        var workload = EchoWorkload.standard["W2"]!
+        var workload = Workload.standard["W2"]!
         workload.warmup = .zero
         workload.duration = .milliseconds(200)
-        let report = try await EchoLoadRun(workload: workload, host: "127.0.0.1", port: port, service: "nobody", caller: node("loadtest")).run()
+        let report = try await LoadRun(workload: workload, host: "127.0.0.1", port: port, service: "nobody", caller: node("loadtest")).run()
         #expect(report.ledger.failures["unimplemented"] == report.ledger.sent)
         #expect(report.ledger.lost == 0)
     }

@@ -1,9 +1,13 @@
 import NIOCore
 
-/// A closed-loop workload against a service's `echo` method: each connection
-/// keeps `inFlight` calls outstanding, sending the next as soon as one returns.
-public struct EchoWorkload: Sendable, Hashable {
+/// A closed-loop workload: each connection keeps `inFlight` calls of
+/// `method` outstanding, sending the next as soon as one returns.
+public struct Workload: Sendable, Hashable {
     public var name: String
+    /// The method called on the target (`echo` for the standard workloads).
+    public var method: String
+    /// The bodies sent; nil for the generated JSON of `bodyBytes`.
+    public var template: BodyTemplate?
     public var connections: Int
     public var inFlight: Int
     /// Size of the JSON body sent and echoed back.
@@ -16,10 +20,12 @@ public struct EchoWorkload: Sendable, Hashable {
     public var callTimeout: TimeAmount
 
     public init(
-        name: String, connections: Int, inFlight: Int, bodyBytes: Int, compressible: Bool = false,
+        name: String, method: String = "echo", template: BodyTemplate? = nil, connections: Int, inFlight: Int, bodyBytes: Int = 256, compressible: Bool = false,
         warmup: TimeAmount = .seconds(2), duration: TimeAmount = .seconds(10), callTimeout: TimeAmount = .seconds(5)
     ) {
         self.name = name
+        self.method = method
+        self.template = template
         self.connections = connections
         self.inFlight = inFlight
         self.bodyBytes = bodyBytes
@@ -30,14 +36,14 @@ public struct EchoWorkload: Sendable, Hashable {
     }
 
     /// The standard workloads the README reports.
-    public static let standard: [String: EchoWorkload] = [
-        "W1": EchoWorkload(name: "W1", connections: 1, inFlight: 64, bodyBytes: 256),
-        "W2": EchoWorkload(name: "W2", connections: 1, inFlight: 1, bodyBytes: 256),
-        "W3": EchoWorkload(name: "W3", connections: 1, inFlight: 16, bodyBytes: 64 << 10, compressible: true),
-        "W4": EchoWorkload(name: "W4", connections: 8, inFlight: 16, bodyBytes: 256),
+    public static let standard: [String: Workload] = [
+        "W1": Workload(name: "W1", connections: 1, inFlight: 64, bodyBytes: 256),
+        "W2": Workload(name: "W2", connections: 1, inFlight: 1, bodyBytes: 256),
+        "W3": Workload(name: "W3", connections: 1, inFlight: 16, bodyBytes: 64 << 10, compressible: true),
+        "W4": Workload(name: "W4", connections: 8, inFlight: 16, bodyBytes: 256),
     ]
 
-    /// The body each call sends.
+    /// The generated body (when there is no template).
     public var body: ByteBuffer {
         ByteBuffer(string: compressible ? SampleJSON.array(bytes: bodyBytes) : SampleJSON.object(bytes: bodyBytes))
     }
