@@ -151,6 +151,7 @@ let package = Package(
         .testTarget(
             name: "BusRuntimeTests",
             dependencies: [
+                "TestSupport",
                 "BusRuntime",
                 "BusWire",
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -162,6 +163,7 @@ let package = Package(
         .testTarget(
             name: "RegistryTests",
             dependencies: [
+                "TestSupport",
                 "Registry",
                 "BusRuntime",
                 "BusWire",
@@ -169,17 +171,17 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        // Fresh SQLite and PostgreSQL databases for tests.
+        // What tests share: fresh SQLite and PostgreSQL databases, waiting with a deadline.
         .target(
-            name: "StorageTestSupport",
+            name: "TestSupport",
             dependencies: ["Storage"],
-            path: "Tests/StorageTestSupport"
+            path: "Tests/TestSupport"
         ),
         .testTarget(
             name: "StorageTests",
             dependencies: [
                 "Storage",
-                "StorageTestSupport",
+                "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
@@ -209,7 +211,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 "ServiceKit",
                 "Storage",
-                "StorageTestSupport",
+                "TestSupport",
             ]
         ),
         .testTarget(
@@ -223,7 +225,7 @@ let package = Package(
                 "BusRuntime",
                 "BusWire",
                 "Storage",
-                "StorageTestSupport",
+                "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),

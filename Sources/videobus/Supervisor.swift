@@ -80,9 +80,9 @@ final class Supervisor: Sendable {
     /// that grows with quick successive crashes.
     private func exited(_ name: String, _ process: Process) {
         let (running, stopping) = state.withLockedValue { ($0.running[name], $0.stopping) }
-        guard let running, running.process === process else { return }
-        say("\(name) exited with status \(process.terminationStatus)\(process.terminationReason == .uncaughtSignal ? " (signal)" : "")")
-        guard !stopping else { return }
+        // While stopping, stop(order:) reports each exit itself, in order.
+        guard let running, running.process === process, !stopping else { return }
+        say(Self.describeExit(name, process))
         // Ran a while: count it as a fresh failure, not a crash loop.
         let restarts = Date().timeIntervalSince(running.startedAt) > 30 ? 0 : running.restarts + 1
         let delay = min(10, 0.25 * pow(2, Double(restarts)))
@@ -117,7 +117,12 @@ final class Supervisor: Sendable {
                 kill(process.processIdentifier, SIGKILL)
                 process.waitUntilExit()
             }
+            say(Self.describeExit(name, process))
         }
+    }
+
+    private static func describeExit(_ name: String, _ process: Process) -> String {
+        "\(name) exited with status \(process.terminationStatus)\(process.terminationReason == .uncaughtSignal ? " (signal)" : "")"
     }
 
     func say(_ message: String) {

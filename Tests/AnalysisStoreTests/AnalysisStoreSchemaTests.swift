@@ -1,7 +1,7 @@
 import AnalysisStore
 import ServiceKit
 import Storage
-import StorageTestSupport
+import TestSupport
 import Testing
 
 @Suite struct AnalysisStoreSchemaTests {

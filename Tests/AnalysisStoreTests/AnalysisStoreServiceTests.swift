@@ -6,7 +6,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import Storage
-import StorageTestSupport
+import TestSupport
 import Testing
 
 @Suite struct AnalysisStoreServiceTests {

@@ -1,6 +1,7 @@
 import BusRuntime
 import BusWire
 import NIOCore
+import TestSupport
 import Testing
 
 @Suite struct DeadlineAndOverloadTests {

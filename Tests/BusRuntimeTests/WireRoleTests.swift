@@ -1,6 +1,7 @@
 import BusRuntime
 import BusWire
 import NIOCore
+import TestSupport
 import Testing
 
 /// Either side may ping, call or publish (spec §4): a calling node answers

@@ -3,6 +3,7 @@ import BusWire
 import NIOConcurrencyHelpers
 import NIOCore
 import Registry
+import TestSupport
 import Testing
 
 @Suite struct EventTests {

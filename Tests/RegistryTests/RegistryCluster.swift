@@ -3,6 +3,7 @@ import BusWire
 import NIOCore
 import NIOPosix
 import Registry
+import TestSupport
 
 /// A registry and service nodes on loopback, for tests.
 struct RegistryCluster {
@@ -56,14 +57,4 @@ struct RegistryCluster {
 /// Answers with the serving instance's id, so tests see where calls land.
 func whoami(_ instance: String) -> MethodHandler {
     .inline { _, _ in ByteBuffer(string: "\"\(instance)\"") }
-}
-
-/// Polls `condition` until it holds or `timeout` passes: waiting for a state, not for time.
-func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if (try? await condition()) == true { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return (try? await condition()) == true
 }

@@ -2,6 +2,7 @@ import BusRuntime
 import BusWire
 import NIOCore
 import Registry
+import TestSupport
 import Testing
 
 @Suite struct RegistryTests {

@@ -3,6 +3,7 @@ import BusWire
 import NIOCore
 import NIOPosix
 import Registry
+import TestSupport
 import Testing
 
 /// Regressions found in review: registration after an early call, failure

@@ -1,6 +1,6 @@
 import Foundation
 import Storage
-import StorageTestSupport
+import TestSupport
 import Testing
 
 @Suite struct MigratorTests {

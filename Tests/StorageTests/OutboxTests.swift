@@ -2,7 +2,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import Storage
-import StorageTestSupport
+import TestSupport
 import Testing
 
 /// Records what the relay publishes; can be told to fail.

@@ -1,5 +1,5 @@
 import Storage
-import StorageTestSupport
+import TestSupport
 import Testing
 
 @Suite struct PostgresRecoveryTests {

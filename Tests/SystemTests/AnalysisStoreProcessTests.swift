@@ -1,5 +1,5 @@
 import Foundation
-import StorageTestSupport
+import TestSupport
 import Testing
 
 /// `videobus serve analysis-store` as a process: migrates on start (or refuses

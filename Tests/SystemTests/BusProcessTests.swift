@@ -3,6 +3,7 @@ import BusWire
 import Foundation
 import NIOCore
 import NIOPosix
+import TestSupport
 import Testing
 
 /// The bus as real processes: a registry and echo servers started from the
@@ -116,16 +117,6 @@ import Testing
         #expect(await eventually { try await cluster.registeredEchoServers() == 0 })
         try await caller.shutdown(grace: .zero)
     }
-}
-
-/// Polls `condition` until it holds or `timeout` passes.
-func eventually(timeout: Duration = .seconds(15), _ condition: () async throws -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if (try? await condition()) == true { return true }
-        try? await Task.sleep(for: .milliseconds(50))
-    }
-    return (try? await condition()) == true
 }
 
 /// A flag set once, read from any task.

@@ -1,5 +1,5 @@
 import Foundation
-import StorageTestSupport
+import TestSupport
 import Testing
 
 /// The seed's REST API through the whole stack, as real processes:

@@ -1,5 +1,5 @@
 import Foundation
-import StorageTestSupport
+import TestSupport
 import Testing
 
 /// `videobus migrate` and `videobus seed` as a user runs them.

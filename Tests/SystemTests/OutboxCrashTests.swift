@@ -1,6 +1,6 @@
 import Foundation
 import Storage
-import StorageTestSupport
+import TestSupport
 import Testing
 
 /// Nothing lost, nothing applied twice, with processes killed (SIGKILL) in

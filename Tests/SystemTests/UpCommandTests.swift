@@ -1,6 +1,6 @@
 import Foundation
 import Storage
-import StorageTestSupport
+import TestSupport
 import Testing
 
 /// `videobus up`: every part as its own process, crashed ones restarted,

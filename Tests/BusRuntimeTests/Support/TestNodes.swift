@@ -2,6 +2,7 @@ import BusRuntime
 import BusWire
 import NIOCore
 import NIOPosix
+import TestSupport
 
 /// Nodes on loopback port 0, sharing one event-loop group per test process.
 enum TestNodes {
@@ -46,14 +47,4 @@ actor Gate {
         for waiter in waiters { waiter.resume() }
         waiters.removeAll()
     }
-}
-
-/// Polls `condition` until it holds or `timeout` passes: waiting for a state, not for time.
-func eventually(timeout: Duration = .seconds(10), _ condition: () async -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(2))
-    }
-    return await condition()
 }
