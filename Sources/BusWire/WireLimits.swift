@@ -42,12 +42,4 @@ public struct WireLimits: Sendable, Hashable, Codable {
         case maxBodyBytes = "max_body_bytes"
         case maxInFlight = "max_in_flight"
     }
-
-    /// The largest values the frame layout itself can express.
-    public static let ceiling = WireLimits(
-        maxFrameBytes: Int(UInt32.max),
-        maxHeaderBytes: Int(UInt16.max),
-        maxBodyBytes: Int(UInt32.max),
-        maxInFlight: Int(UInt32.max)
-    )
 }

@@ -15,7 +15,7 @@ public enum Gateway {
     public static func router(node: BusNode, configuration: GatewayConfiguration, metrics: PrometheusCollectorRegistry?) -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
         if metrics != nil { router.add(middleware: MetricsMiddleware()) }
-        VideoAnalysisRoutes(node: node, timeout: .nanoseconds(Int64(configuration.callTimeoutSeconds * 1e9))).add(to: router)
+        VideoAnalysisRoutes(node: node, timeout: .nanoseconds(Int64(configuration.callTimeoutSeconds * 1e9)), maxBodyBytes: configuration.maxBodyBytes).add(to: router)
         OperationalRoutes(node: node, metrics: metrics, dependencies: dependencies).add(to: router)
         return router
     }

@@ -6,10 +6,14 @@ public struct GatewayConfiguration: Sendable {
     public var port: Int
     /// Deadline of each bus call made for a request.
     public var callTimeoutSeconds: Double
+    /// Request bodies beyond this are answered 413, before they are read when
+    /// the client sends Content-Length.
+    public var maxBodyBytes: Int
 
-    public init(host: String = "127.0.0.1", port: Int = 8000, callTimeoutSeconds: Double = 10) {
+    public init(host: String = "127.0.0.1", port: Int = 8000, callTimeoutSeconds: Double = 10, maxBodyBytes: Int = defaultMaxBodyBytes) {
         self.host = host
         self.port = port
         self.callTimeoutSeconds = callTimeoutSeconds
+        self.maxBodyBytes = maxBodyBytes
     }
 }

@@ -11,6 +11,7 @@ import NIOCore
 struct VideoAnalysisRoutes: Sendable {
     let node: BusNode
     let timeout: TimeAmount
+    let maxBodyBytes: Int
     static let base = "/api/video-analysis"
 
     struct DescriptionBody: Codable, Sendable {
@@ -27,7 +28,7 @@ struct VideoAnalysisRoutes: Sendable {
     }
 
     private func create(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
-        let body = try await Self.jsonBody(request, context, as: AnalysisContracts.CreateRequest.self)
+        let body = try await jsonBody(request, as: AnalysisContracts.CreateRequest.self)
         return try await forward(AnalysisContracts.Method.create, body, status: .created)
     }
 
@@ -38,7 +39,7 @@ struct VideoAnalysisRoutes: Sendable {
 
     private func update(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         let videoID = try Self.videoID(context)
-        let body = try await Self.jsonBody(request, context, as: DescriptionBody.self)
+        let body = try await jsonBody(request, as: DescriptionBody.self)
         let description = try JSONBody.decode(DescriptionBody.self, from: body).description
         return try await forward(AnalysisContracts.Method.update, try JSONBody.encode(AnalysisContracts.UpdateRequest(videoId: videoID, description: description)))
     }
@@ -87,8 +88,8 @@ struct VideoAnalysisRoutes: Sendable {
 
     /// The request body, checked to be JSON of `type`'s shape: 413 beyond the
     /// limit (before reading it all), 400 when not JSON, 422 when the shape is wrong.
-    static func jsonBody<T: Decodable & Encodable & Sendable>(_ request: Request, _ context: GatewayRequestContext, as type: T.Type) async throws -> ByteBuffer {
-        let limit = context.maxUploadSize
+    func jsonBody<T: Decodable & Encodable & Sendable>(_ request: Request, as type: T.Type) async throws -> ByteBuffer {
+        let limit = maxBodyBytes
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw APIError(.contentTooLarge, "request body of \(length) bytes exceeds the limit of \(limit) bytes", code: "limit-exceeded")
         }

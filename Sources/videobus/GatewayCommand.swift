@@ -21,6 +21,7 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "HTTP port (0 picks a free one).") var port = 8000
     @Option(help: "Seconds each bus call may take.") var callTimeout: Double = 10
+    @Option(help: "Largest request body, in bytes; larger ones are answered 413.") var maxBodyBytes: Int = GatewayConfiguration.defaultMaxBodyBytes
     @Option(help: "Event-loop threads (default: one per core).") var threads: Int = System.coreCount
     @Option(help: "Log level.") var logLevel: Logger.Level = .info
     @Option(name: .customLong("token"), help: "Shared secret of the bus (default: $VIDEOBUS_TOKEN).") var tokenOption: String?
@@ -30,7 +31,7 @@ struct GatewayCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
-        guard callTimeout > 0, threads >= 1 else { throw ValidationError("--call-timeout and --threads must be positive") }
+        guard callTimeout > 0, threads >= 1, maxBodyBytes >= 1 else { throw ValidationError("--call-timeout, --threads and --max-body-bytes must be positive") }
     }
 
     func run() async throws {
@@ -47,7 +48,7 @@ struct GatewayCommand: AsyncParsableCommand {
             identity: NodeIdentity(service: "gateway", instance: uniqueInstanceID("gateway"), version: Videobus.configuration.version),
             token: tokenOption ?? ProcessInfo.processInfo.environment["VIDEOBUS_TOKEN"], registries: registry.addresses
         ), group: group, logger: logger)
-        let configuration = GatewayConfiguration(host: host, port: port, callTimeoutSeconds: callTimeout)
+        let configuration = GatewayConfiguration(host: host, port: port, callTimeoutSeconds: callTimeout, maxBodyBytes: maxBodyBytes)
         let application = Gateway.application(node: node, configuration: configuration, metrics: metrics, group: group, logger: logger) { channel in
             printLine("videobus: gateway listening on http://\(configuration.host):\(channel.localAddress?.port ?? configuration.port)")
         }

@@ -13,13 +13,13 @@ import Testing
         var databaseURL: String
         var port: Int
 
-        static func start(_ engine: Engine) async throws -> (Stack, @Sendable () async -> Void) {
+        static func start(_ engine: Engine, gatewayOptions: [String] = []) async throws -> (Stack, @Sendable () async -> Void) {
             let (url, cleanup) = try await TestDatabases.freshURL(engine)
             let registry = try VideobusProcess(["registry", "--port", "0"])
             let registryFlag = ["--registry", "127.0.0.1:\(try await registry.listeningPort())"]
             let store = try VideobusProcess(["serve", "analysis-store", "--database-url", url] + registryFlag)
             _ = try await store.listeningPort()
-            let gateway = try VideobusProcess(["gateway", "--port", "0"] + registryFlag)
+            let gateway = try VideobusProcess(["gateway", "--port", "0"] + registryFlag + gatewayOptions)
             let port = try await gateway.listeningPort()
             let stack = Stack(registry: registry, store: store, gateway: gateway, registryFlag: registryFlag, databaseURL: url, port: port)
             guard await eventually({ try await httpRequest("GET", port: port, "/readyz").status == 200 }) else {
@@ -99,6 +99,18 @@ import Testing
         let huge = String(repeating: "a", count: 11 << 20)
         let tooLarge = try await stack.request("POST", "/api/video-analysis/", huge)
         #expect(tooLarge.status == 413 && tooLarge.json?["code"] as? String == "limit-exceeded")
+        // 10 MiB is the default, not a ceiling: just under it passes the gateway (and the service refuses the description).
+        let underLimit = try await stack.request("POST", "/api/video-analysis/", #"{"video_id": "big", "description": "\#(String(repeating: "d", count: 2 << 20))"}"#)
+        #expect(underLimit.status == 422 && underLimit.json?["detail"] as? String == "description is longer than 1048576 bytes", "\(underLimit.body.prefix(200))")
+    }
+
+    @Test func theBodyLimitIsConfigurable() async throws {
+        let (stack, cleanup) = try await Stack.start(.sqlite, gatewayOptions: ["--max-body-bytes", "1000"])
+        defer { stack.stop(); Task { await cleanup() } }
+        let tooLarge = try await stack.request("POST", "/api/video-analysis/", #"{"video_id": "v", "description": "\#(String(repeating: "d", count: 1000))"}"#)
+        #expect(tooLarge.status == 413)
+        #expect(tooLarge.json?["detail"] as? String == "request body of 1036 bytes exceeds the limit of 1000 bytes")
+        #expect(try await stack.request("POST", "/api/video-analysis/", #"{"video_id": "v", "description": "small"}"#).status == 201)
     }
 
     @Test(arguments: Engine.allCases)
