@@ -67,20 +67,25 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // What services share on top of the bus and their databases: the outbox
-        // relay's bus publisher, exactly-once event consumption.
+        // What services share on top of the bus and their databases: service
+        // definitions and their host, the outbox relay's bus publisher,
+        // exactly-once event consumption, idempotent writes, keyset pages.
         .target(
             name: "ServiceKit",
             dependencies: [
                 "BusRuntime",
                 "BusWire",
+                "Contracts",
                 "Storage",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // Request, response and event types of the services' methods, shared
-        // by the services and their callers (the gateway).
+        // What each service promises: typed method and event descriptors,
+        // their messages with JSON schemas, and REST routes as data. Shared by
+        // the services and their callers (the gateway). Foundation only.
         .target(name: "Contracts"),
         // The analysis-store service: video analyses, their search, their events.
         .target(
@@ -92,6 +97,11 @@ let package = Package(
                 "BusRuntime",
                 "BusWire",
             ]
+        ),
+        // Every service of this build, in one list: what the CLI and the gateway iterate.
+        .target(
+            name: "Catalog",
+            dependencies: ["AnalysisStore", "Contracts", "ServiceKit"]
         ),
         // The HTTP gateway: REST calls translated into bus calls.
         .target(
@@ -133,7 +143,7 @@ let package = Package(
                 "Registry",
                 "ServiceKit",
                 "Storage",
-                "AnalysisStore",
+                "Catalog",
                 "Contracts",
                 "Gateway",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -216,7 +226,28 @@ let package = Package(
         ),
         .testTarget(
             name: "ServiceKitTests",
-            dependencies: ["ServiceKit"]
+            dependencies: [
+                "ServiceKit",
+                "Contracts",
+                "BusRuntime",
+                "BusWire",
+                "Storage",
+                "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        // The catalog and its definitions agree with proto/ and with each other.
+        .testTarget(
+            name: "CatalogTests",
+            dependencies: [
+                "Catalog",
+                "Contracts",
+                "ServiceKit",
+                "Gateway",
+                "BusRuntime",
+                "BusWire",
+            ]
         ),
         // Real processes of the built `videobus` executable.
         .testTarget(

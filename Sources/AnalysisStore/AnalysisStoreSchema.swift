@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import ServiceKit
 import Storage
@@ -6,8 +7,6 @@ import Storage
 /// describes them (one per video, a description, creation and update times),
 /// full-text search over descriptions, and the outbox/inbox of its events.
 public enum AnalysisStoreSchema {
-    public static let service = "analysis-store"
-
     public static let migrations: [Migration] = [
         Migration(
             id: 1, name: "create_video_analysis",
@@ -52,7 +51,7 @@ public enum AnalysisStoreSchema {
                 CREATE INDEX video_analysis_search ON video_analysis USING GIN (search)
                 """
         ),
-    ] + Outbox.migrations(startingAt: 3)
+    ] + Outbox.migrations(startingAt: 3) + [Idempotency.migration(id: 5)]
 
     /// Sample analyses; existing video ids are left alone.
     public static let samples: [(videoID: String, description: String)] = [
@@ -62,7 +61,7 @@ public enum AnalysisStoreSchema {
         ("sample_004", "Stadium at night, the crowd cheering as the lights come on."),
     ]
 
-    public static let schema = ServiceSchema(service: service, migrations: migrations) { database in
+    public static let schema = ServiceSchema(service: AnalysisContracts.service, migrations: migrations) { database in
         try await database.write { session in
             var added = 0
             for sample in samples {
@@ -75,8 +74,7 @@ public enum AnalysisStoreSchema {
                     """)
                 guard inserted == 1 else { continue }
                 added += 1
-                let event = try JSONSerialization.data(withJSONObject: ["id": id, "video_id": sample.videoID], options: [.sortedKeys])
-                try Outbox.enqueue(session, topic: "analysis.created", payload: JSONText(String(decoding: event, as: UTF8.self)))
+                try Outbox.enqueue(session, AnalysisContracts.created, AnalysisContracts.AnalysisEvent(id: id, videoId: sample.videoID))
             }
             return added
         }

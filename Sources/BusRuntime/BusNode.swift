@@ -67,6 +67,11 @@ public final class BusNode: Sendable {
         }
     }
 
+    /// The topics this node consumes, as ``subscribe(_:_:)`` added them.
+    public var subscribedTopics: [String] {
+        state.withLockedValue { Array($0.subscriptions.keys) }
+    }
+
     /// Runs `hook` when the node starts draining, after it stopped taking new
     /// requests: for work that would otherwise hold the drain up (long polls).
     public func onDrain(_ hook: @escaping @Sendable () async -> Void) {

@@ -22,8 +22,10 @@ public enum MethodHandler: Sendable {
     }
 }
 
-/// JSON bodies: snake_case keys, ISO-8601 dates, with decoding failures
-/// turned into `invalid-argument` errors a caller can act on.
+/// JSON bodies, with decoding failures turned into `invalid-argument` errors
+/// a caller can act on. Keys are exactly the types' coding keys: every
+/// message spells its wire names out (no key conversion, which would cost
+/// every message a pass over its keys and hide the wire format).
 public enum JSONBody {
     public static func decode<T: Decodable>(_ type: T.Type, from body: ByteBuffer) throws(BusError) -> T {
         do {
@@ -46,14 +48,12 @@ public enum JSONBody {
     // Made once: configured coders are costly to create, and are safe to share.
     private static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
         decoder.dateDecodingStrategy = .iso8601
         return decoder
     }()
 
     private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
@@ -61,26 +61,16 @@ public enum JSONBody {
 
     private static func describe(_ error: DecodingError) -> String {
         func path(_ context: DecodingError.Context) -> String {
-            let keys = context.codingPath.map { $0.intValue.map(String.init) ?? snakeCase($0.stringValue) }
+            let keys = context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }
             return keys.isEmpty ? "" : "\"" + keys.joined(separator: ".") + "\": "
         }
         switch error {
-        case .keyNotFound(let key, let context): return "\(path(context))missing field \"\(snakeCase(key.stringValue))\""
+        case .keyNotFound(let key, let context): return "\(path(context))missing field \"\(key.stringValue)\""
         case .typeMismatch(let type, let context): return "\(path(context))expected \(type)"
         case .valueNotFound(let type, let context): return "\(path(context))expected \(type), found null"
         case .dataCorrupted(let context) where context.codingPath.isEmpty: return "not valid JSON"
         case .dataCorrupted(let context): return "\(path(context))\(context.debugDescription)"
         @unknown default: return "\(error)"
         }
-    }
-
-    /// The wire name of a Swift property name (`delayMs` → `delay_ms`).
-    static func snakeCase(_ name: String) -> String {
-        var result = ""
-        for character in name {
-            if character.isUppercase, !result.isEmpty { result.append("_") }
-            result.append(contentsOf: character.lowercased())
-        }
-        return result
     }
 }

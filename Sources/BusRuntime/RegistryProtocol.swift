@@ -47,6 +47,11 @@ public enum RegistryProtocol {
             self.leaseMs = leaseMs
             self.state = state
         }
+
+        enum CodingKeys: String, CodingKey {
+            case record, state
+            case leaseMs = "lease_ms"
+        }
     }
 
     public struct RegisterResponse: Codable, Sendable {
@@ -56,6 +61,11 @@ public enum RegistryProtocol {
         public init(leaseMs: Int, revision: UInt64) {
             self.leaseMs = leaseMs
             self.revision = revision
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case revision
+            case leaseMs = "lease_ms"
         }
     }
 
@@ -69,6 +79,11 @@ public enum RegistryProtocol {
             self.instance = instance
             self.state = state
             self.inFlight = inFlight
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case instance, state
+            case inFlight = "in_flight"
         }
     }
 
@@ -94,6 +109,11 @@ public enum RegistryProtocol {
             self.revision = revision
             self.waitMs = waitMs
         }
+
+        enum CodingKeys: String, CodingKey {
+            case revision
+            case waitMs = "wait_ms"
+        }
     }
 
     /// An instance as the registry sees it.
@@ -108,6 +128,12 @@ public enum RegistryProtocol {
             self.state = state
             self.leaseAgeMs = leaseAgeMs
             self.inFlight = inFlight
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case record, state
+            case leaseAgeMs = "lease_age_ms"
+            case inFlight = "in_flight"
         }
     }
 

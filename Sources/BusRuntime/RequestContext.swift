@@ -33,6 +33,12 @@ public struct RequestContext: Sendable {
         self.baseLogger = logger
     }
 
+    /// A context for calling a handler in process (tests, tools): no
+    /// connection, request id 0.
+    public init(service: String, method: String, deadline: NIODeadline? = nil, idempotencyKey: String? = nil, trace: String? = nil, logger: Logger) {
+        self.init(requestID: 0, service: service, method: method, deadline: deadline, idempotencyKey: idempotencyKey, trace: trace, logger: logger)
+    }
+
     private static func annotate(_ logger: Logger, requestID: UInt64, service: String, method: String) -> Logger {
         var logger = logger
         logger[metadataKey: "request-id"] = "\(requestID)"

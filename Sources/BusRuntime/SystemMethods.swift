@@ -11,6 +11,12 @@ enum SystemMethods {
         var uptimeMs: Int64
         var inFlight: Int
         var methods: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case service, instance, version, methods
+            case uptimeMs = "uptime_ms"
+            case inFlight = "in_flight"
+        }
     }
 
     static func install(into methods: inout [String: MethodHandler], configuration: BusNode.Configuration, node: BusNode) {

@@ -8,11 +8,14 @@ public struct APIError: HTTPResponseError, Sendable {
     public var status: HTTPResponse.Status
     public var detail: String
     public var code: String
+    /// Headers the answer carries besides Content-Type (Allow, Retry-After).
+    public var headers: HTTPFields
 
-    public init(_ status: HTTPResponse.Status, _ detail: String, code: String) {
+    public init(_ status: HTTPResponse.Status, _ detail: String, code: String, headers: HTTPFields = [:]) {
         self.status = status
         self.detail = detail
         self.code = code
+        self.headers = headers
     }
 
     /// A bus error as the HTTP status it stands for.
@@ -33,7 +36,7 @@ public struct APIError: HTTPResponseError, Sendable {
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         let body = try JSONSerialization.data(withJSONObject: ["detail": detail, "code": code], options: [.sortedKeys, .withoutEscapingSlashes])
-        var headers = HTTPFields()
+        var headers = self.headers
         headers[.contentType] = "application/json"
         if status == .tooManyRequests || status == .serviceUnavailable { headers[.retryAfter] = "1" }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))

@@ -8,26 +8,28 @@ import Prometheus
 /// The HTTP gateway: REST in, bus calls out. Stateless, so several can run
 /// side by side behind a load balancer.
 public enum Gateway {
-    /// The services the gateway's routes call (readiness waits for them).
-    public static let dependencies = [AnalysisContracts.service]
-
-    /// The router with every route and middleware.
-    public static func router(node: BusNode, configuration: GatewayConfiguration, metrics: PrometheusCollectorRegistry?) -> Router<GatewayRequestContext> {
+    /// The router with every route and middleware. `routes` are the
+    /// services' declared routes (the catalog's); `/openapi.json` describes them.
+    public static func router(
+        node: BusNode, routes: [HTTPRoute], configuration: GatewayConfiguration, metrics: PrometheusCollectorRegistry?, version: String = "0.1.0"
+    ) -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
         if metrics != nil { router.add(middleware: MetricsMiddleware()) }
-        VideoAnalysisRoutes(node: node, timeout: .nanoseconds(Int64(configuration.callTimeoutSeconds * 1e9)), maxBodyBytes: configuration.maxBodyBytes).add(to: router)
-        OperationalRoutes(node: node, metrics: metrics, dependencies: dependencies).add(to: router)
+        ServiceRoutes(node: node, routes: routes, timeout: .nanoseconds(Int64(configuration.callTimeoutSeconds * 1e9)), maxBodyBytes: configuration.maxBodyBytes).add(to: router)
+        // Ready when every service a route calls has a serving instance.
+        let dependencies = Array(Set(routes.map(\.service))).sorted()
+        OperationalRoutes(node: node, metrics: metrics, dependencies: dependencies, openAPI: OpenAPIDocument.json(routes: routes, version: version)).add(to: router)
         return router
     }
 
     /// The gateway application, listening at `configuration`'s address.
     public static func application(
-        node: BusNode, configuration: GatewayConfiguration, metrics: PrometheusCollectorRegistry?,
-        group: any EventLoopGroup, logger: Logger,
+        node: BusNode, routes: [HTTPRoute], configuration: GatewayConfiguration, metrics: PrometheusCollectorRegistry?,
+        group: any EventLoopGroup, logger: Logger, version: String = "0.1.0",
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         Application(
-            router: router(node: node, configuration: configuration, metrics: metrics),
+            router: router(node: node, routes: routes, configuration: configuration, metrics: metrics, version: version),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "videobus-gateway"),
             onServerRunning: onServerRunning,
             eventLoopGroupProvider: .shared(group),

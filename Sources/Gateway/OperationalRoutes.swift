@@ -10,6 +10,8 @@ struct OperationalRoutes: Sendable {
     let metrics: PrometheusCollectorRegistry?
     /// Services that must have a serving instance for the gateway to be ready.
     let dependencies: [String]
+    /// The OpenAPI document, rendered once.
+    let openAPI: Data
 
     func add(to router: Router<GatewayRequestContext>) {
         router.get("/healthz") { _, _ in Self.json(.ok, #"{"status":"ok"}"#) }
@@ -20,7 +22,12 @@ struct OperationalRoutes: Sendable {
             headers[.contentType] = "text/plain; version=0.0.4"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
         }
-        router.get("/openapi.json") { _, _ in Self.json(.ok, GatewayDocuments.openAPI) }
+        let document = ByteBuffer(bytes: openAPI)
+        router.get("/openapi.json") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: document))
+        }
         router.get("/docs") { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "text/html; charset=utf-8"

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BusRuntime
 import BusWire
+import Catalog
 import Foundation
 import Gateway
 import Hummingbird
@@ -15,7 +16,8 @@ import ServiceLifecycle
 struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway",
-        abstract: "Serve the REST API (/api/video-analysis/, /docs, /openapi.json, /healthz, /readyz, /metrics) over the bus."
+        abstract: "Serve the services' REST API (and /docs, /openapi.json, /healthz, /readyz, /metrics) over the bus.",
+        discussion: "Routes of: " + Set(ServiceCatalog.routes.map(\.service)).sorted().joined(separator: ", ")
     )
 
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
@@ -49,7 +51,7 @@ struct GatewayCommand: AsyncParsableCommand {
             token: tokenOption ?? ProcessInfo.processInfo.environment["VIDEOBUS_TOKEN"], registries: registry.addresses
         ), group: group, logger: logger)
         let configuration = GatewayConfiguration(host: host, port: port, callTimeoutSeconds: callTimeout, maxBodyBytes: maxBodyBytes)
-        let application = Gateway.application(node: node, configuration: configuration, metrics: metrics, group: group, logger: logger) { channel in
+        let application = Gateway.application(node: node, routes: ServiceCatalog.routes, configuration: configuration, metrics: metrics, group: group, logger: logger, version: Videobus.configuration.version) { channel in
             printLine("videobus: gateway listening on http://\(configuration.host):\(channel.localAddress?.port ?? configuration.port)")
         }
         lifetime.watchParentIfAsked()

@@ -1,6 +1,6 @@
-import AnalysisStore
 import ArgumentParser
 import BusRuntime
+import Catalog
 import Logging
 import NIOPosix
 import ServiceKit
@@ -15,10 +15,7 @@ import Glibc
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a service's node until SIGTERM or SIGINT, then drain and exit.",
-        discussion: """
-            Services: analysis-store (video analyses; its own database, migrated on start),
-            echo (only the system methods ping, echo, info; the load-test target).
-            """
+        discussion: "Services:\n" + ServiceCatalog.helpText
     )
 
     @Argument(help: "The service to run.")
@@ -39,33 +36,39 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var lifetime: LifetimeOptions
 
-    static let services = ["analysis-store", "echo"]
-
     func validate() throws {
-        guard Self.services.contains(service) else {
-            throw ValidationError("unknown service \(service); known: \(Self.services.joined(separator: ", "))")
+        let definition: ServiceDefinition
+        do {
+            definition = try ServiceCatalog.definition(named: service)
+        } catch {
+            throw ValidationError("\(error)")
         }
-        if service != "echo" { _ = try DatabaseURL(ServiceCatalog.databaseURL(for: service, explicit: databaseURL)) }
+        if definition.schema != nil {
+            do {
+                _ = try DatabaseURL(ServiceCatalog.databaseURL(for: service, explicit: databaseURL))
+            } catch {
+                throw ValidationError(error.message)
+            }
+        }
     }
 
     func run() async throws {
         node.bootstrapLogging()
         let logger = Logger(label: "videobus.\(service)")
+        let definition = try ServiceCatalog.definition(named: service)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: node.threads)
         var configuration = node.configuration(service: service)
         configuration.registries = standalone ? [] : registry.addresses
         let busNode = BusNode(configuration: configuration, group: group, logger: logger)
-        var services: [any Service] = [busNode]
-        var database: (any Database)?
-
-        if service == "analysis-store" {
-            let db = try await openDatabase(DatabaseURL(ServiceCatalog.databaseURL(for: service, explicit: databaseURL)))
-            database = db
-            try await prepare(db, schema: AnalysisStoreSchema.schema, logger: logger)
-            let relay = OutboxRelay(database: db, publisher: BusEventPublisher(node: busNode), logger: logger)
-            AnalysisStoreService(database: db, eventsCommitted: { relay.notify() }).install(on: busNode)
-            // Listed after the node: on shutdown the relay stops first, then the node drains.
-            services.append(OutboxRelayService(relay: relay))
+        let host = ServiceHost(definition, options: .init(
+            databaseURL: definition.schema == nil ? nil : try DatabaseURL(ServiceCatalog.databaseURL(for: service, explicit: databaseURL)),
+            migrate: migrate, declaredSubscribers: ServiceCatalog.declaredSubscribers, holder: "videobus serve \(service) pid \(getpid())"
+        ))
+        let running: ServiceHost.Running
+        do {
+            running = try await host.install(on: busNode, logger: logger)
+        } catch let error as ServiceHostError {
+            throw ValidationError(error.description)
         }
 
         let address = try await busNode.start()
@@ -73,27 +76,11 @@ struct Serve: AsyncParsableCommand {
         printLine("videobus: \(service) listening on \(address.ipAddress ?? node.host):\(address.port ?? 0)")
         let metrics = try await node.startMetricsEndpoint(group: group)
         lifetime.watchParentIfAsked()
-        let serviceGroup = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // The node first: on shutdown the relay and the others stop first, then the node drains.
+        let serviceGroup = ServiceGroup(services: [busNode] + running.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await serviceGroup.run()
         try? await metrics?.close()
-        await database?.close()
+        await running.database?.close()
         try await group.shutdownGracefully()
     }
-
-    /// Migrates on start, or with --no-migrate checks that nothing is pending.
-    private func prepare(_ database: any Database, schema: ServiceSchema, logger: Logger) async throws {
-        let migrator = schema.migrator(holder: configurationHolder)
-        if migrate {
-            for migration in try await migrator.deploy(to: database) {
-                logger.info("applied migration \(migration.id) \(migration.name)")
-            }
-            return
-        }
-        let status = try await migrator.status(of: database)
-        guard status.isCurrent else {
-            throw ValidationError("\(database.location) is not up to date (\(status.pending.count) pending, \(status.modified.count) modified, \(status.unknown.count) unknown); run videobus migrate deploy --service \(service)")
-        }
-    }
-
-    private var configurationHolder: String { "videobus serve \(service) pid \(getpid())" }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Catalog
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
@@ -12,6 +13,7 @@ struct UpCommand: AsyncParsableCommand {
         commandName: "up",
         abstract: "Run the registry, every service and the gateway locally, each as its own process.",
         discussion: """
+            Services: \(ServiceCatalog.system.map(\.name).joined(separator: ", ")).
             Logs are prefixed by process; a crashed process is restarted with backoff;
             Ctrl-C drains every process and exits. Databases are SQLite files under --data-dir,
             or with --postgres one database per service on that server (created if missing).
@@ -22,9 +24,6 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "Port of the registry (0 picks a free one).") var registryPort = 7700
     @Option(help: "Directory of the SQLite databases.") var dataDir = "./data"
     @Option(help: "A PostgreSQL server URL (postgresql://user:pass@host:port/db): each service gets its own database there.") var postgres: String?
-
-    /// The services `up` runs, in start order.
-    static let services = ["analysis-store"]
 
     func validate() throws {
         guard (0...65535).contains(port), (0...65535).contains(registryPort) else { throw ValidationError("--port and --registry-port must be 0...65535") }
@@ -52,7 +51,8 @@ struct UpCommand: AsyncParsableCommand {
 
         try supervisor.start(.init(name: "registry", arguments: ["registry", "--port", "\(registryPort)"], colour: 5))
         let registry = "127.0.0.1:\(try await waitForPort("registry"))"
-        for (index, service) in Self.services.enumerated() {
+        let services = ServiceCatalog.system.map(\.name)
+        for (index, service) in services.enumerated() {
             let url = try await databaseURL(for: service)
             try supervisor.start(.init(name: service, arguments: ["serve", service, "--registry", registry, "--database-url", url], colour: 2 + index))
             _ = try await waitForPort(service)
@@ -72,7 +72,7 @@ struct UpCommand: AsyncParsableCommand {
 
         for await _ in signals { break }
         supervisor.say("draining")
-        await supervisor.stop(order: ["gateway"] + Self.services.reversed() + ["registry"])
+        await supervisor.stop(order: ["gateway"] + services.reversed() + ["registry"])
         supervisor.say("stopped")
     }
 

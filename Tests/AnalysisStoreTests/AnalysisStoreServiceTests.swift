@@ -3,8 +3,10 @@ import BusRuntime
 import BusWire
 import Contracts
 import Foundation
+import Logging
 import NIOCore
 import NIOPosix
+import ServiceKit
 import Storage
 import TestSupport
 import Testing
@@ -14,7 +16,7 @@ import Testing
     func withService(_ engine: Engine, _ body: (AnalysisStoreService, any Database) async throws -> Void) async throws {
         try await TestDatabases.with(engine) { database in
             try await AnalysisStoreSchema.schema.migrator().deploy(to: database)
-            try await body(AnalysisStoreService(database: database, limits: AnalysisLimits(maxVideoIDLength: 64, maxDescriptionBytes: 200_000)), database)
+            try await body(AnalysisStoreService(store: ServiceStore(database: database), limits: AnalysisLimits(maxVideoIDLength: 64, maxDescriptionBytes: 200_000)), database)
         }
     }
 
@@ -32,9 +34,9 @@ import Testing
             #expect(updated.updatedAt > created.updatedAt)
             #expect(try await service.get("test_001").description == unicode)
 
-            try await service.delete("test_001")
+            try await service.delete(.init(videoId: "test_001"))
             await #expect(throws: BusError(.notFound, "no analysis for video test_001")) { try await service.get("test_001") }
-            await #expect(throws: BusError(.notFound, "no analysis for video test_001")) { try await service.delete("test_001") }
+            await #expect(throws: BusError(.notFound, "no analysis for video test_001")) { try await service.delete(.init(videoId: "test_001")) }
             await #expect(throws: BusError(.notFound, "no analysis for video test_001")) { try await service.update(.init(videoId: "test_001", description: "x")) }
 
             let topics = try await database.read { try $0.query("SELECT topic FROM outbox ORDER BY seq").map { try $0.decode(String.self, "topic") } }
@@ -48,7 +50,7 @@ import Testing
             await #expect(throws: BusError(.invalidArgument, "video_id must not be empty")) { try await service.create(.init(videoId: "  ", description: "x")) }
             await #expect(throws: BusError(.invalidArgument, "video_id is longer than 64 characters")) { try await service.create(.init(videoId: String(repeating: "v", count: 65), description: "x")) }
             await #expect(throws: BusError(.invalidArgument, "description is longer than 200000 bytes")) { try await service.create(.init(videoId: "v", description: String(repeating: "d", count: 200_001))) }
-            await #expect(throws: BusError(.invalidArgument, "limit must be 1...500")) { try await service.list(.init(limit: 0)) }
+            await #expect(throws: BusError(.invalidArgument, "limit must be 0...500")) { try await service.list(.init(limit: 501)) }
             await #expect(throws: BusError(.invalidArgument, "cursor is not one this service issued")) { try await service.list(.init(cursor: "nonsense!")) }
             await #expect(throws: BusError(.invalidArgument, "query must contain at least one word")) { try await service.search(.init(query: " -- ")) }
         }
@@ -106,7 +108,7 @@ import Testing
         try await withService(.sqlite) { service, _ in
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             let node = BusNode(configuration: .init(identity: NodeIdentity(service: "analysis-store", instance: "as-1", version: "t")), group: group)
-            service.install(on: node)
+            for binding in service.bindings { binding.register(on: node) }
             let port = try await node.start().port!
             let caller = BusNode(configuration: .init(identity: NodeIdentity(service: "c", instance: "c-1", version: "t")), group: group)
             let connection = try await caller.connect(host: "127.0.0.1", port: port)
@@ -119,6 +121,71 @@ import Testing
             }
             try await node.shutdown()
             try await group.shutdownGracefully()
+        }
+    }
+
+    // MARK: - Idempotency keys
+
+    func keyed(_ key: String) -> RequestContext {
+        RequestContext(service: "analysis-store", method: "create", idempotencyKey: key, logger: Logger(label: "test"))
+    }
+
+    func eventCount(_ database: any Database) async throws -> Int64 {
+        try await database.read { try $0.queryFirst("SELECT COUNT(*) AS n FROM outbox")!.decode(Int64.self, "n") }
+    }
+
+    @Test(arguments: Engine.allCases)
+    func aRepeatedKeyedRequestGetsTheFirstAnswerAndChangesNothing(_ engine: Engine) async throws {
+        try await withService(engine) { service, database in
+            let request = AnalysisContracts.CreateRequest(videoId: "keyed", description: "A sunset")
+            let first = try await service.create(request, context: keyed("k-1"))
+            let again = try await service.create(request, context: keyed("k-1"))
+            #expect(again == first)
+            #expect(try await eventCount(database) == 1)
+            // Another body under the same key is refused, and changes nothing.
+            await #expect(throws: BusError(.invalidArgument, "idempotency key k-1 was already used with a different request to create")) {
+                try await service.create(.init(videoId: "other", description: "A sunset"), context: keyed("k-1"))
+            }
+            await #expect(throws: BusError.self) { try await service.get("other") }
+            // Without a key a repeat is a second request: conflict.
+            await #expect(throws: BusError(.conflict, "an analysis for video keyed already exists")) { try await service.create(request) }
+            // Keys are per method: the same key on update is a new request.
+            let updated = try await service.update(.init(videoId: "keyed", description: "A beautiful sunset"), context: keyed("k-1"))
+            #expect(try await service.update(.init(videoId: "keyed", description: "A beautiful sunset"), context: keyed("k-1")) == updated)
+            // A delete repeated with its key answers as the first time, not 404.
+            try await service.delete(.init(videoId: "keyed"), context: keyed("d-1"))
+            try await service.delete(.init(videoId: "keyed"), context: keyed("d-1"))
+            #expect(try await eventCount(database) == 3)
+        }
+    }
+
+    @Test(arguments: Engine.allCases)
+    func concurrentRepeatsOfOneKeyHaveOneEffect(_ engine: Engine) async throws {
+        try await withService(engine) { service, database in
+            let request = AnalysisContracts.CreateRequest(videoId: "raced", description: "once")
+            let answers = try await withThrowingTaskGroup(of: AnalysisContracts.Analysis.self) { group in
+                for _ in 0..<20 { group.addTask { try await service.create(request, context: keyed("race-1")) } }
+                var all: [AnalysisContracts.Analysis] = []
+                for try await answer in group { all.append(answer) }
+                return all
+            }
+            #expect(answers.count == 20)
+            #expect(Set(answers.map(\.id)).count == 1, "every repeat gets the first answer")
+            #expect(try await eventCount(database) == 1)
+        }
+    }
+
+    @Test(arguments: Engine.allCases)
+    func anExpiredKeyStartsAfresh(_ engine: Engine) async throws {
+        try await withService(engine) { service, database in
+            let first = try await service.create(.init(videoId: "old", description: "x"), context: keyed("k-old"))
+            // Age the record past the retention.
+            let past = Timestamp.now().millisecondsSince1970 - Idempotency.retentionMilliseconds - 1
+            try await database.write { try $0.execute("UPDATE idempotency SET created_at = \(past)") }
+            try await service.delete(.init(videoId: "old"))
+            let second = try await service.create(.init(videoId: "old", description: "x"), context: keyed("k-old"))
+            #expect(second.id != first.id)
+            #expect(try await Idempotency.prune(database, now: Timestamp(millisecondsSince1970: Timestamp.now().millisecondsSince1970 + Idempotency.retentionMilliseconds + 1)) == 1)
         }
     }
 }

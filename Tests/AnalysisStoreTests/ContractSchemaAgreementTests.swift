@@ -1,5 +1,7 @@
+import BusRuntime
 import Contracts
 import Foundation
+import NIOCore
 import Testing
 
 /// The analysis-store's Swift contracts and `proto/schemas/methods/` agree:
@@ -12,28 +14,16 @@ import Testing
         try JSONSerialization.jsonObject(with: Data(contentsOf: proto.appendingPathComponent(path)))
     }
 
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        return encoder
-    }()
-
-    static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return decoder
-    }()
-
-    func check<T: Codable>(_ value: T, _ name: String) throws {
+    func check<T: Codable & Sendable>(_ value: T, _ name: String) throws {
         let schema = try Self.json("schemas/methods/analysis-store.\(name).schema.json") as! [String: Any]
         let properties = Set((schema["properties"] as? [String: Any] ?? [:]).keys)
         let required = Set(schema["required"] as? [String] ?? [])
-        let encoded = try JSONSerialization.jsonObject(with: Self.encoder.encode(value)) as! [String: Any]
+        let encoded = try JSONSerialization.jsonObject(with: Data(JSONBody.encode(value).readableBytesView)) as! [String: Any]
         #expect(Set(encoded.keys).isSubset(of: properties), "\(name): Swift encodes \(Set(encoded.keys).subtracting(properties)) the schema lacks")
         #expect(required.isSubset(of: Set(encoded.keys)), "\(name): the schema requires \(required.subtracting(encoded.keys)) Swift does not encode")
         for example in try Self.json("vectors/methods/analysis-store.\(name).json") as! [Any] {
             let data = try JSONSerialization.data(withJSONObject: example)
-            #expect(throws: Never.self, "an example of \(name) does not decode into \(T.self)") { _ = try Self.decoder.decode(T.self, from: data) }
+            #expect(throws: Never.self, "an example of \(name) does not decode into \(T.self)") { _ = try JSONBody.decode(T.self, from: ByteBuffer(bytes: data)) }
         }
     }
 

@@ -8,6 +8,11 @@ import Testing
     struct Numbered: Codable, Sendable, Equatable {
         var n: Int
         var delayMs: Int
+
+        enum CodingKeys: String, CodingKey {
+            case n
+            case delayMs = "delay_ms"
+        }
     }
 
     @Test func manyCallsInFlightOnOneConnectionAreAnsweredOutOfOrderAndMatchedById() async throws {

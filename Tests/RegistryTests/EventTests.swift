@@ -36,7 +36,8 @@ import Testing
         ]
         let publisher = RegistryCluster.node("ingest", registryPorts: [cluster.registryPort])
         try await publisher.start()
-        #expect(await eventually { try await cluster.lookup().instances.filter { !$0.record.subscriptions.isEmpty }.count == 3 })
+        // The publisher routes from its own snapshot: wait until it shows all three subscribers.
+        #expect(await eventually { try await publisher.registrySnapshot().instances.filter { !$0.record.subscriptions.isEmpty }.count == 3 })
 
         for n in 0..<40 {
             let report = await publisher.publish(topic: "asset.created", payload: ByteBuffer(string: #"{"asset_id":"asset-\#(n)"}"#), eventID: "evt-\(n)")

@@ -13,7 +13,7 @@ import Testing
         let unmigrated = try VideobusProcess(["serve", "analysis-store", "--standalone", "--database-url", url, "--no-migrate"])
         defer { unmigrated.stop() }
         #expect(try await unmigrated.exitStatus() != 0)
-        #expect(unmigrated.log.contains("is not up to date (4 pending, 0 modified, 0 unknown); run videobus migrate deploy --service analysis-store"), "\(unmigrated.log)")
+        #expect(unmigrated.log.contains("is not up to date (5 pending, 0 modified, 0 unknown); run videobus migrate deploy --service analysis-store"), "\(unmigrated.log)")
 
         let registry = try VideobusProcess(["registry", "--port", "0"])
         defer { registry.stop() }

@@ -75,6 +75,58 @@ import Testing
         #expect(try await stack.request("PUT", "/api/video-analysis/test_001", #"{"description": "x"}"#).status == 404)
     }
 
+    /// The seed's list body has exactly its two keys; the next page travels in a Link header.
+    @Test func listsPageThroughLinkHeaders() async throws {
+        let (stack, cleanup) = try await Stack.start(.sqlite)
+        defer { stack.stop(); Task { await cleanup() } }
+        for n in 0..<7 {
+            #expect(try await stack.request("POST", "/api/video-analysis/", #"{"video_id": "p\#(n)", "description": "page \#(n)"}"#).status == 201)
+        }
+        var seen: [String] = []
+        var next: String? = "/api/video-analysis/?limit=3"
+        var pages = 0
+        while let path = next {
+            let page = try await stack.request("GET", path)
+            #expect(page.status == 200)
+            #expect(Set(page.json?.keys.map { $0 } ?? []) == ["analyses", "count"], "\(page.body)")
+            seen += (page.json?["analyses"] as? [[String: Any]] ?? []).compactMap { $0["video_id"] as? String }
+            pages += 1
+            next = page.headers["link"].flatMap { link in
+                guard link.hasSuffix(#">; rel="next""#), link.hasPrefix("<") else { return nil }
+                return String(link.dropFirst().prefix { $0 != ">" })
+            }
+            if let next { #expect(next.contains("limit=3") && next.contains("cursor=")) }
+        }
+        #expect(pages == 3)
+        #expect(seen == (0..<7).reversed().map { "p\($0)" })
+        #expect(try await stack.request("GET", "/api/video-analysis/?limit=0").json?["count"] as? Int == 0)
+    }
+
+    /// The same Idempotency-Key and body answer as the first time; another body is 422.
+    @Test func idempotencyKeysAreHonoured() async throws {
+        let (stack, cleanup) = try await Stack.start(.sqlite)
+        defer { stack.stop(); Task { await cleanup() } }
+        let body = #"{"video_id": "once", "description": "A sunset"}"#
+        let first = try await httpRequest("POST", port: stack.port, "/api/video-analysis/", body: body, headers: ["Idempotency-Key": "abc-123"])
+        let second = try await httpRequest("POST", port: stack.port, "/api/video-analysis/", body: body, headers: ["Idempotency-Key": "abc-123"])
+        #expect(first.status == 201 && second.status == 201)
+        #expect(first.json?["id"] as? String == second.json?["id"] as? String)
+        let other = try await httpRequest("POST", port: stack.port, "/api/video-analysis/", body: #"{"video_id": "twice", "description": "A sunset"}"#, headers: ["Idempotency-Key": "abc-123"])
+        #expect(other.status == 422 && other.json?["code"] as? String == "invalid-argument", "\(other.body)")
+        #expect(try await stack.request("GET", "/api/video-analysis/twice").status == 404)
+        let bad = try await httpRequest("POST", port: stack.port, "/api/video-analysis/", body: body, headers: ["Idempotency-Key": "has space"])
+        #expect(bad.status == 422)
+    }
+
+    /// A method a path does not have is 405 with Allow, not 404.
+    @Test func unsupportedMethodsAre405() async throws {
+        let (stack, cleanup) = try await Stack.start(.sqlite)
+        defer { stack.stop(); Task { await cleanup() } }
+        let patch = try await stack.request("PATCH", "/api/video-analysis/v1", #"{"description": "x"}"#)
+        #expect(patch.status == 405 && patch.headers["allow"] == "GET, PUT, DELETE", "\(patch.status) \(patch.headers)")
+        #expect(try await stack.request("DELETE", "/api/video-analysis/").status == 405)
+    }
+
     @Test func badInputIsA4xxWithJSONNeverA500() async throws {
         let (stack, cleanup) = try await Stack.start(.sqlite)
         defer { stack.stop(); Task { await cleanup() } }

@@ -12,7 +12,7 @@ struct HTTPResponse: Sendable {
     var json: [String: Any]? { try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] }
 }
 
-func httpRequest(_ method: String, port: Int, _ path: String, body: String? = nil, contentType: String = "application/json") async throws -> HTTPResponse {
+func httpRequest(_ method: String, port: Int, _ path: String, body: String? = nil, contentType: String = "application/json", headers extra: [String: String] = [:]) async throws -> HTTPResponse {
     let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
         .connect(host: "127.0.0.1", port: port) { channel in
             channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
@@ -20,6 +20,7 @@ func httpRequest(_ method: String, port: Int, _ path: String, body: String? = ni
     return try await channel.executeThenClose { inbound, outbound in
         var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
         if let body { head += "Content-Type: \(contentType)\r\nContent-Length: \(body.utf8.count)\r\n" }
+        for (name, value) in extra { head += "\(name): \(value)\r\n" }
         try await outbound.write(ByteBuffer(string: head + "\r\n" + (body ?? "")))
         var raw = ByteBuffer()
         for try await chunk in inbound { raw.writeImmutableBuffer(chunk) }

@@ -4,7 +4,7 @@ import Testing
 
 /// `videobus migrate` and `videobus seed` as a user runs them.
 @Suite struct MigrateCommandTests {
-    static let migrationCount = 4  // analysis-store: table, search, outbox, inbox
+    static let migrationCount = 5  // analysis-store: table, search, outbox, inbox, idempotency
 
     @Test(arguments: Engine.allCases)
     func twoProcessesDeployingAtOnceApplyEachMigrationOnce(_ engine: Engine) async throws {

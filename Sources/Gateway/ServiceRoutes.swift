@@ -1,0 +1,177 @@
+import BusRuntime
+import BusWire
+import Contracts
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// The services' REST routes, each translated into one bus call as its
+/// ``HTTPRoute`` declares: the bus request is the JSON body with the path
+/// and query parameters added, and the answer is the service's JSON,
+/// forwarded as it is (lists move their next cursor into a `Link` header).
+struct ServiceRoutes: Sendable {
+    let node: BusNode
+    let routes: [HTTPRoute]
+    let timeout: TimeAmount
+    let maxBodyBytes: Int
+
+    func add(to router: Router<GatewayRequestContext>) {
+        for route in routes {
+            let handler = RouteHandler(route: route, node: node, timeout: timeout, maxBodyBytes: maxBodyBytes)
+            // Hummingbird matches with and without the trailing slash, as FastAPI clients use both.
+            router.on(Self.routerPath(route.path), method: handler.httpMethod) { request, context in
+                try await handler.handle(request, context)
+            }
+        }
+        // A method a path does not have is 405 (with Allow), not 404.
+        for (path, verbs) in Dictionary(grouping: routes, by: \.path).mapValues({ $0.map(\.verb) }) {
+            let allowed = HTTPRoute.Verb.allCases.filter(verbs.contains).map { $0.rawValue.uppercased() }.joined(separator: ", ")
+            for verb in HTTPRoute.Verb.allCases where !verbs.contains(verb) {
+                router.on(Self.routerPath(path), method: RouteHandler.method(verb)) { _, _ -> Response in
+                    throw APIError(.methodNotAllowed, "\(verb.rawValue.uppercased()) is not allowed on \(path); allowed: \(allowed)", code: "unimplemented", headers: [.allow: allowed])
+                }
+            }
+        }
+    }
+
+    /// `/a/{b}/` in OpenAPI's form as Hummingbird's `/a/:b`.
+    static func routerPath(_ path: String) -> RouterPath {
+        let segments = path.split(separator: "/").map { segment in
+            segment.hasPrefix("{") && segment.hasSuffix("}") ? ":" + segment.dropFirst().dropLast() : String(segment)
+        }
+        return RouterPath("/" + segments.joined(separator: "/"))
+    }
+}
+
+/// Serves one route.
+struct RouteHandler: Sendable {
+    let route: HTTPRoute
+    let node: BusNode
+    let timeout: TimeAmount
+    let maxBodyBytes: Int
+
+    var httpMethod: HTTPRequest.Method { Self.method(route.verb) }
+
+    static func method(_ verb: HTTPRoute.Verb) -> HTTPRequest.Method {
+        switch verb {
+        case .get: .get
+        case .post: .post
+        case .put: .put
+        case .patch: .patch
+        case .delete: .delete
+        }
+    }
+
+    func handle(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
+        var fields = try await body(request)
+        for parameter in route.parameters {
+            if let value = try Self.value(of: parameter, request, context) { fields[parameter.name] = value }
+        }
+        let key = try Self.idempotencyKey(request, route)
+        let busRequest: ByteBuffer
+        do {
+            busRequest = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes]))
+        } catch {
+            throw APIError(.unprocessableContent, "the request cannot be encoded as JSON", code: "invalid-argument")
+        }
+        let answer: ByteBuffer
+        do {
+            answer = try await node.call(service: route.service, method: route.method, body: busRequest, timeout: timeout, idempotencyKey: key)
+        } catch {
+            throw APIError(error)
+        }
+        guard route.response != nil else { return Response(status: .init(code: route.status)) }
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        var body = answer
+        if let field = route.nextPageField {
+            (body, headers[.link]) = try Self.movingNextPage(field, of: answer, request: request)
+        }
+        return Response(status: .init(code: route.status), headers: headers, body: .init(byteBuffer: body))
+    }
+
+    // MARK: - Input
+
+    /// The JSON body as an object (empty when the route takes none): 413
+    /// beyond the limit (before reading when Content-Length says so), 400
+    /// when it is not JSON, 422 when it is JSON but not an object.
+    private func body(_ request: Request) async throws -> [String: Any] {
+        guard route.body != nil else { return [:] }
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
+            throw APIError(.contentTooLarge, "request body of \(length) bytes exceeds the limit of \(maxBodyBytes) bytes", code: "limit-exceeded")
+        }
+        var request = request
+        let bytes: ByteBuffer
+        do {
+            bytes = try await request.collectBody(upTo: maxBodyBytes)
+        } catch {
+            throw APIError(.contentTooLarge, "request body exceeds the limit of \(maxBodyBytes) bytes", code: "limit-exceeded")
+        }
+        guard bytes.readableBytes > 0 else { throw APIError(.badRequest, "the request needs a JSON body", code: "invalid-argument") }
+        guard let value = try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView), options: [.fragmentsAllowed]) else {
+            throw APIError(.badRequest, "the body is not valid JSON", code: "invalid-argument")
+        }
+        guard let object = value as? [String: Any] else {
+            throw APIError(.unprocessableContent, "body: expected a JSON object", code: "invalid-argument")
+        }
+        return object
+    }
+
+    /// A parameter's value as the bus request carries it; 422 when it breaks its declared type or bounds.
+    static func value(of parameter: HTTPRoute.Parameter, _ request: Request, _ context: GatewayRequestContext) throws -> Any? {
+        let raw: String?
+        switch parameter.location {
+        case .path: raw = context.parameters.get(parameter.name).map { $0.removingPercentEncoding ?? $0 }
+        case .query: raw = request.uri.queryParameters[Substring(parameter.name)].map(String.init)
+        }
+        guard let raw else {
+            if parameter.required { throw APIError(.unprocessableContent, "\(parameter.name) is required", code: "invalid-argument") }
+            return nil
+        }
+        guard case .integer = parameter.schema.kind else { return raw }
+        guard let number = Int64(raw) else {
+            throw APIError(.unprocessableContent, "\(parameter.name) must be an integer, got \(raw)", code: "invalid-argument")
+        }
+        if let minimum = parameter.schema.minimum, number < minimum {
+            throw APIError(.unprocessableContent, "\(parameter.name) must be at least \(minimum), got \(number)", code: "invalid-argument")
+        }
+        if let maximum = parameter.schema.maximum, number > maximum {
+            throw APIError(.unprocessableContent, "\(parameter.name) must be at most \(maximum), got \(number)", code: "invalid-argument")
+        }
+        return number
+    }
+
+    /// The `Idempotency-Key` header: 1 to 255 visible ASCII characters.
+    static func idempotencyKey(_ request: Request, _ route: HTTPRoute) throws -> String? {
+        guard route.acceptsIdempotencyKey, let key = request.headers[.idempotencyKey] else { return nil }
+        guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+            throw APIError(.unprocessableContent, "Idempotency-Key must be 1 to 255 visible ASCII characters", code: "invalid-argument")
+        }
+        return key
+    }
+
+    // MARK: - Output
+
+    /// The answer without its next-page cursor, and the `Link` header that carries it instead.
+    static func movingNextPage(_ field: String, of answer: ByteBuffer, request: Request) throws -> (ByteBuffer, String?) {
+        guard var object = (try? JSONSerialization.jsonObject(with: Data(answer.readableBytesView))) as? [String: Any] else {
+            throw APIError(.badGateway, "the service's answer is not a JSON object", code: "internal")
+        }
+        let cursor = object.removeValue(forKey: field) as? String
+        let body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+        guard let cursor else { return (body, nil) }
+        // The same path and filters, with the next cursor.
+        var query = request.uri.queryParameters.filter { $0.key != "cursor" }.map { "\(Self.escape(String($0.key)))=\(Self.escape(String($0.value)))" }
+        query.append("cursor=\(Self.escape(cursor))")
+        return (body, "<\(request.uri.path)?\(query.joined(separator: "&"))>; rel=\"next\"")
+    }
+
+    static func escape(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? text
+    }
+}
+
+extension HTTPFields.Element.Name {
+    static let idempotencyKey = Self("Idempotency-Key")!
+    static let link = Self("Link")!
+}

@@ -1,0 +1,13 @@
+import BusRuntime
+import Contracts
+import NIOCore
+import Storage
+
+extension Outbox {
+    /// Records an event of `topic` in the current transaction, its payload
+    /// encoded as the topic's contract says.
+    @discardableResult
+    public static func enqueue<Payload>(_ session: any DatabaseSession, _ topic: EventTopic<Payload>, _ payload: Payload) throws -> String {
+        try enqueue(session, topic: topic.name, payload: JSONText(String(buffer: JSONBody.encode(payload))))
+    }
+}
