@@ -260,10 +260,7 @@ public enum AnalysisContracts {
             example: "2026-11-21T19:41:45.845Z", description: "ISO 8601, UTC, milliseconds."
         )
         public static let limit = JSONSchema.integer(minimum: 0, maximum: Int64(AnalysisLimits.maxPageSize), defaultValue: AnalysisLimits.defaultPageSize, description: "Most analyses in the page; 0 answers an empty page.")
-        public static let cursor = JSONSchema.string(
-            minLength: 1, maxLength: 512, patterns: ["^[A-Za-z0-9_-]+$"],
-            description: "Where the previous page ended, as its Link header (rel=\"next\") gives it. Opaque; one the service did not issue is invalid-argument."
-        )
+        public static let cursor = JSONSchema.pageCursor
 
         /// At least one character other than Unicode's space separators and tab.
         static let notOnlyWhitespace = "[^\\t \\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]"

@@ -170,6 +170,15 @@ extension JSONSchema {
     }
 }
 
+extension JSONSchema {
+    /// The cursor of every list (ServiceKit's `PageCursor`): where the previous
+    /// page ended, `<created_at ms>.<id>`.
+    public static let pageCursor = JSONSchema.string(
+        minLength: 3, maxLength: 148, patterns: ["^(0|[1-9][0-9]{0,17})\\.[0-9A-Za-z_-]{1,128}$"],
+        description: "Where the previous page ended, as the Link header (rel=\"next\") gives it. Pass it back as given; a malformed one is invalid-argument."
+    )
+}
+
 /// A message type of the bus whose JSON shape is declared as a schema.
 public protocol Contract: Codable, Sendable {
     /// The name documents use for it (`Analysis`, `CreateAnalysis`).

@@ -15,6 +15,9 @@ public enum Gateway {
     ) -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
         if metrics != nil { router.add(middleware: MetricsMiddleware()) }
+        var methods = Dictionary(grouping: routes, by: \.path).mapValues { $0.map { RouteHandler.method($0.verb) } }
+        for path in OperationalRoutes.paths { methods[path] = [.get] }
+        router.add(middleware: MethodNotAllowedMiddleware(paths: methods))
         ServiceRoutes(node: node, routes: routes, timeout: .nanoseconds(Int64(configuration.callTimeoutSeconds * 1e9)), maxBodyBytes: configuration.maxBodyBytes).add(to: router)
         // Ready when every service a route calls has a serving instance.
         let dependencies = Array(Set(routes.map(\.service))).sorted()

@@ -10,6 +10,8 @@ struct OperationalRoutes: Sendable {
     let metrics: PrometheusCollectorRegistry?
     /// Services that must have a serving instance for the gateway to be ready.
     let dependencies: [String]
+    /// The paths served here (GET only).
+    static let paths = ["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"]
     /// The OpenAPI document, rendered once.
     let openAPI: Data
 

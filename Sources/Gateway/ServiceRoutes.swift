@@ -23,15 +23,6 @@ struct ServiceRoutes: Sendable {
                 try await handler.handle(request, context)
             }
         }
-        // A method a path does not have is 405 (with Allow), not 404.
-        for (path, verbs) in Dictionary(grouping: routes, by: \.path).mapValues({ $0.map(\.verb) }) {
-            let allowed = HTTPRoute.Verb.allCases.filter(verbs.contains).map { $0.rawValue.uppercased() }.joined(separator: ", ")
-            for verb in HTTPRoute.Verb.allCases where !verbs.contains(verb) {
-                router.on(Self.routerPath(path), method: RouteHandler.method(verb)) { _, _ -> Response in
-                    throw APIError(.methodNotAllowed, "\(verb.rawValue.uppercased()) is not allowed on \(path); allowed: \(allowed)", code: "unimplemented", headers: [.allow: allowed])
-                }
-            }
-        }
     }
 
     /// `/a/{b}/` in OpenAPI's form as Hummingbird's `/a/:b`.
@@ -168,6 +159,41 @@ struct RouteHandler: Sendable {
 
     static func escape(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? text
+    }
+}
+
+/// A request whose path exists but not with its method is 405 with
+/// `Allow` (whatever the method, even one the router has never heard of),
+/// not the router's 404.
+struct MethodNotAllowedMiddleware: RouterMiddleware {
+    typealias Context = GatewayRequestContext
+
+    /// Path segments (nil where a parameter stands) and the methods allowed there.
+    let paths: [(segments: [Substring?], allow: String)]
+
+    /// `paths`: OpenAPI-form paths (`/api/video-analysis/{video_id}`) → their methods.
+    init(paths: [String: [HTTPRequest.Method]]) {
+        self.paths = paths.map { path, methods in
+            (Self.segments(path).map { $0.hasPrefix("{") ? nil : $0 }, methods.map(\.rawValue).joined(separator: ", "))
+        }
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound {
+            let segments = Self.segments(request.uri.path)
+            guard let known = paths.first(where: { Self.matches($0.segments, segments) }) else { throw error }
+            throw APIError(.methodNotAllowed, "\(request.method.rawValue) is not allowed on \(request.uri.path); allowed: \(known.allow)", code: "unimplemented", headers: [.allow: known.allow])
+        }
+    }
+
+    static func segments(_ path: String) -> [Substring] {
+        path.split(separator: "/", omittingEmptySubsequences: true)
+    }
+
+    static func matches(_ pattern: [Substring?], _ segments: [Substring]) -> Bool {
+        pattern.count == segments.count && zip(pattern, segments).allSatisfy { $0 == nil || $0 == $1 }
     }
 }
 

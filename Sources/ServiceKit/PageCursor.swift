@@ -1,4 +1,3 @@
-import Foundation
 import Storage
 
 /// Keyset pagination for every list of every service: rows ordered newest
@@ -21,23 +20,26 @@ public struct PageCursor: Sendable, Hashable {
         self.init(createdAt: try row["created_at"], id: try row["id"])
     }
 
-    /// Opaque text, safe in a query string as it is (base64url, no padding).
-    public var encoded: String {
-        Data("\(createdAt).\(id)".utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
+    /// `<created_at ms>.<id>`: safe in a query string as it is. Clients treat
+    /// it as opaque; its form is published (`JSONSchema.pageCursor`) so that a malformed
+    /// cursor is refused before it reaches the database, and any well-formed
+    /// one is a position to continue after.
+    public var encoded: String { "\(createdAt).\(id)" }
 
-    /// The cursor `text` encodes; nil when it is not one ``encoded`` made.
+    static let maxLength = 148
+
+    /// The cursor `text` encodes; nil when it is not well formed.
     public init?(decoding text: String) {
-        guard !text.isEmpty, text.utf8.count <= 512 else { return nil }
-        let standard = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        let padded = standard + String(repeating: "=", count: (4 - standard.count % 4) % 4)
-        guard let data = Data(base64Encoded: padded), let plain = String(data: data, encoding: .utf8),
-            let dot = plain.firstIndex(of: "."), let createdAt = Int64(plain[..<dot])
+        guard text.utf8.count <= Self.maxLength, let dot = text.firstIndex(of: ".") else { return nil }
+        let time = text[..<dot], id = text[text.index(after: dot)...]
+        guard (1...18).contains(time.utf8.count), time.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
+            time == "0" || time.first != "0", let createdAt = Int64(time),
+            (1...128).contains(id.utf8.count),
+            id.utf8.allSatisfy({ byte in
+                (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || byte == 0x5F || byte == 0x2D
+            })
         else { return nil }
-        let id = String(plain[plain.index(after: dot)...])
-        guard !id.isEmpty else { return nil }
-        self.init(createdAt: createdAt, id: id)
+        self.init(createdAt: createdAt, id: String(id))
     }
 
     /// `(created_at, id) < (…, …)`, qualified by `table` when given.

@@ -33,10 +33,10 @@ import Testing
         try check(AnalysisContracts.VideoRequest(videoId: "test_001"), "get.request")
         try check(AnalysisContracts.VideoRequest(videoId: "test_001"), "delete.request")
         try check(AnalysisContracts.UpdateRequest(videoId: "test_001", description: "A beautiful sunset"), "update.request")
-        try check(AnalysisContracts.ListRequest(limit: 10, cursor: "MTc2MzY3.Y21"), "list.request")
+        try check(AnalysisContracts.ListRequest(limit: 10, cursor: "1763667705845.cmwqtdjauhoy2z9zj6dk2mdog"), "list.request")
         try check(AnalysisContracts.SearchRequest(query: "sunset", limit: 5), "search.request")
         try check(analysis, "analysis")
-        try check(AnalysisContracts.Page(analyses: [analysis], nextCursor: "MTc2MzY3.Y21"), "page")
+        try check(AnalysisContracts.Page(analyses: [analysis], nextCursor: "1763667705845.cmwqtdjauhoy2z9zj6dk2mdog"), "page")
         try check(AnalysisContracts.AnalysisEvent(id: analysis.id, videoId: analysis.videoId), "event")
     }
 }

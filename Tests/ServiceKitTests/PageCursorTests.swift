@@ -1,3 +1,5 @@
+import Contracts
+import Foundation
 import ServiceKit
 import Storage
 import TestSupport
@@ -7,9 +9,23 @@ import Testing
     @Test func roundTripsAndRefusesWhatItDidNotIssue() {
         let cursor = PageCursor(createdAt: 1_763_667_705_845, id: "cmwqtdjauhoy2z9zj6dk2mdog")
         #expect(PageCursor(decoding: cursor.encoded) == cursor)
-        #expect(cursor.encoded.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
-        for garbage in ["", "nonsense!", "bm8tZG90", "LjEyMw", String(repeating: "A", count: 600), "MTIzLg"] {
+        #expect(cursor.encoded == "1763667705845.cmwqtdjauhoy2z9zj6dk2mdog")
+        #expect(PageCursor(decoding: "0.a") == PageCursor(createdAt: 0, id: "a"))
+        for garbage in ["", "nonsense!", "12", "12.", ".abc", "012.abc", "1.a b", "1.a.b", "-1.abc", "1234567890123456789.abc", "1." + String(repeating: "a", count: 129)] {
             #expect(PageCursor(decoding: garbage) == nil, "\(garbage)")
+        }
+    }
+
+    /// What the published schema accepts is exactly what the decoder accepts.
+    @Test func theDecoderAcceptsWhatThePublishedSchemaAccepts() throws {
+        let schema = JSONSchema.pageCursor
+        let pattern = try NSRegularExpression(pattern: try #require(schema.patterns.first))
+        let samples = ["1763667705845.cmwqtdjauhoy2z9zj6dk2mdog", "0.a", "", "nonsense!", "12", "12.", ".abc", "012.abc", "1.a b", "1.a.b", "-1.abc",
+                       "1234567890123456789.abc", "123456789012345678.abc", "1." + String(repeating: "a", count: 128), "1." + String(repeating: "a", count: 129), "9.A_-z"]
+        for sample in samples {
+            let matches = pattern.firstMatch(in: sample, range: NSRange(sample.startIndex..., in: sample)) != nil
+                && (schema.minLength ?? 0) <= sample.count && sample.count <= (schema.maxLength ?? .max)
+            #expect(matches == (PageCursor(decoding: sample) != nil), "\(sample)")
         }
     }
 
