@@ -33,7 +33,7 @@ struct OperationalRoutes: Sendable {
         router.get("/docs") { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "text/html; charset=utf-8"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: GatewayDocuments.docsPage)))
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: DocsPage.html)))
         }
     }
 
