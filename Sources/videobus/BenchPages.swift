@@ -32,7 +32,7 @@ struct BenchPages: AsyncParsableCommand {
         if let postgresURL { targets.append(("postgres", postgresURL)) }
         for (label, url) in targets {
             let database = try await openDatabase(DatabaseURL(url))
-            try await database.withoutTransaction { try $0.executeScript("DROP TABLE IF EXISTS video_analysis CASCADE; DROP TABLE IF EXISTS video_analysis_search; DROP TABLE IF EXISTS outbox; DROP TABLE IF EXISTS inbox; DROP TABLE IF EXISTS idempotency; DROP TABLE IF EXISTS schema_migrations") }
+            try await database.withoutTransaction { try $0.executeScript("DROP TABLE IF EXISTS video_analysis_search; DROP TABLE IF EXISTS video_analysis; DROP TABLE IF EXISTS outbox; DROP TABLE IF EXISTS inbox; DROP TABLE IF EXISTS idempotency; DROP TABLE IF EXISTS schema_migrations") }
             try await AnalysisStoreSchema.schema.migrator().deploy(to: database)
             try await seed(database)
             let service = AnalysisStoreService(store: ServiceStore(database: database))
