@@ -25,8 +25,8 @@ struct EventsCommand: AsyncParsableCommand {
             if status.unrouted > 0 {
                 rows.append(["(not yet routed)", "\(status.unrouted)", status.oldestUnrouted.map { age(since: $0, now: now) } ?? "-", "-"])
             }
+            if rows.count == 1 { return printLine("(nothing pending or parked)") }
             printTable(rows)
-            if rows.count == 1 { printLine("(nothing pending or parked)") }
         }
     }
 
@@ -39,10 +39,10 @@ struct EventsCommand: AsyncParsableCommand {
             let (_, db) = try await database.open()
             defer { Task { await db.close() } }
             let parked = try await OutboxInspector(database: db).parked(subscriber: group)
+            if parked.isEmpty { return printLine("(no parked events)") }
             printTable([["EVENT", "TOPIC", "GROUP", "ATTEMPTS", "PARKED AT", "LAST ERROR"]] + parked.map {
                 [$0.eventID, $0.topic, $0.subscriber, "\($0.attempts)", $0.parkedAt.iso8601, $0.lastError ?? ""]
             })
-            if parked.isEmpty { printLine("(no parked events)") }
         }
     }
 
