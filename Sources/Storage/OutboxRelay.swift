@@ -140,71 +140,93 @@ public final class OutboxRelay: Sendable {
     }
 
     /// Relays until cancelled. Waits while another relay holds the database.
+    ///
+    /// The loop routes new events; each group with pending events gets a
+    /// worker of its own, which delivers until nothing of that group is due.
+    /// A group whose attempts hang until their deadline so holds only itself.
     public func run() async throws {
         let lock = try await RelayLock.acquire(for: database, logger: logger)
         defer { Task { await lock.release() } }
-        var failures = 0
-        var lastPrune = NIODeadline.uptimeNanoseconds(0)
-        while !Task.isCancelled {
-            if NIODeadline.now() - lastPrune > configuration.pruneInterval {
-                _ = try? await prune()
-                lastPrune = .now()
-            }
-            do {
-                guard try await lock.isHeld() else {
-                    // Cancelled (shutting down): the check failed because we stop, not because the lock went.
-                    if Task.isCancelled { break }
-                    logger.warning("lost the relay lock (database connection lost); stopping")
-                    throw StorageError(.unavailable, "the outbox relay lost its lock on \(database.location)")
+        let working = NIOLockedValueBox<Set<String>>([])
+        try await withThrowingDiscardingTaskGroup { workers in
+            var failures = 0
+            var lastPrune = NIODeadline.uptimeNanoseconds(0)
+            while !Task.isCancelled {
+                if NIODeadline.now() - lastPrune > configuration.pruneInterval {
+                    _ = try? await prune()
+                    lastPrune = .now()
                 }
-                let pass = try await runPass()
-                failures = 0
-                if !pass.more { await doorbell.wait(upTo: configuration.pollInterval) }
-            } catch let error as StorageError where error.code == .unavailable && error.message.hasPrefix("the outbox relay lost") {
-                throw error
-            } catch {
-                // The database or the registry failed us; a group's own failures never land here.
-                failures += 1
-                let wait = configuration.backoff(afterFailures: failures + 1)
-                logger.debug("relay pass failed (\(failures) in a row); retrying in \(wait.nanoseconds / 1_000_000) ms: \(error)")
-                try? await Task.sleep(for: .nanoseconds(max(wait.nanoseconds, TimeAmount.milliseconds(10).nanoseconds)))
+                do {
+                    guard try await lock.isHeld() else {
+                        // Cancelled (shutting down): the check failed because we stop, not because the lock went.
+                        if Task.isCancelled { break }
+                        logger.warning("lost the relay lock (database connection lost); stopping")
+                        throw StorageError(.unavailable, "the outbox relay lost its lock on \(database.location)")
+                    }
+                    let (routed, routingFailure) = try await routePending()
+                    for group in try await groupsWithPendingEvents() {
+                        guard working.withLockedValue({ $0.insert(group).inserted }) else { continue }  // it has a worker
+                        workers.addTask {
+                            defer { working.withLockedValue { _ = $0.remove(group) } }
+                            await self.work(for: group)
+                        }
+                    }
+                    if let routingFailure { throw routingFailure }
+                    failures = 0
+                    if routed < configuration.batchSize { await doorbell.wait(upTo: configuration.pollInterval) }
+                } catch let error as StorageError where error.code == .unavailable && error.message.hasPrefix("the outbox relay lost") {
+                    throw error
+                } catch {
+                    // The database or the registry failed us; a group's own failures never land here.
+                    failures += 1
+                    let wait = configuration.backoff(afterFailures: failures + 1)
+                    logger.debug("relay pass failed (\(failures) in a row); retrying in \(wait.nanoseconds / 1_000_000) ms: \(error)")
+                    try? await Task.sleep(for: .nanoseconds(max(wait.nanoseconds, TimeAmount.milliseconds(10).nanoseconds)))
+                }
             }
         }
     }
 
-    /// One pass: routes new events to their groups, then delivers each group's
-    /// due events in order (groups side by side) until one fails or its batch
-    /// is done; returns how many deliveries were acknowledged. A group's
-    /// failures are recorded, not thrown; it throws when the database fails,
-    /// or when the subscribers of a new event's topic cannot be known (after
-    /// delivering what was already routed). The relay loop calls it; tests
-    /// and benchmarks may too, while no relay runs.
-    @discardableResult
-    public func deliverPending() async throws -> Int {
-        try await runPass().delivered
+    /// Delivers `group`'s due events batch after batch, then ends.
+    private func work(for group: String) async {
+        while !Task.isCancelled {
+            do {
+                let outcome = try await deliver(to: group)
+                // Progress may have made more due (the loop starts a new worker if so).
+                if !outcome.delivered.isEmpty { doorbell.ring() }
+                if !outcome.fullBatch { return }
+            } catch {
+                logger.debug("delivering to \(group) failed: \(error)")
+                return
+            }
+        }
     }
 
-    /// One pass; `more`: a batch was full, so the next pass should not wait.
-    private func runPass() async throws -> (delivered: Int, more: Bool) {
-        let (routed, routingFailure) = try await routePending()
-        let groups = try await database.read { session in
+    /// One pass, without a relay loop: routes new events to their groups,
+    /// then delivers each group's due events in order (groups side by side)
+    /// until one fails or its batch is done; returns how many deliveries were
+    /// acknowledged. A group's failures are recorded, not thrown; it throws
+    /// when the database fails, or when the subscribers of a new event's
+    /// topic cannot be known (after delivering what was already routed).
+    /// For tests and benchmarks, while no relay runs.
+    @discardableResult
+    public func deliverPending() async throws -> Int {
+        let (_, routingFailure) = try await routePending()
+        let groups = try await groupsWithPendingEvents()
+        let delivered = try await withThrowingTaskGroup(of: Int.self) { tasks in
+            for group in groups { tasks.addTask { try await self.deliver(to: group).delivered.count } }
+            return try await tasks.reduce(0, +)
+        }
+        if let routingFailure { throw routingFailure }
+        return delivered
+    }
+
+    private func groupsWithPendingEvents() async throws(StorageError) -> [String] {
+        try await database.read { session in
             try session.query("""
                 SELECT DISTINCT subscriber FROM outbox_delivery WHERE delivered_at IS NULL AND parked_at IS NULL
                 """).map { row throws(StorageError) -> String in try row["subscriber"] }
         }
-        let (delivered, more) = try await withThrowingTaskGroup(of: (delivered: [Int64], fullBatch: Bool).self) { tasks in
-            for group in groups { tasks.addTask { try await self.deliver(to: group) } }
-            var delivered: [Int64] = []
-            var more = false
-            for try await outcome in tasks {
-                delivered += outcome.delivered
-                more = more || outcome.fullBatch
-            }
-            return (delivered, more)
-        }
-        try await markEventsDelivered(delivered)
-        if let routingFailure { throw routingFailure }
-        return (delivered.count, more || routed == configuration.batchSize)
     }
 
     /// Resolves the groups of events not routed yet, in order of commit, and
@@ -284,20 +306,36 @@ public final class OutboxRelay: Sendable {
             do {
                 try await publisher.publish(topic: event.topic, payload: event.payload, eventID: event.eventID, to: group)
                 delivered.append(event.sequence)
-                unreachableStreaks.withLockedValue { $0[group] = nil }
+                if let streak = unreachableStreaks.withLockedValue({ $0.removeValue(forKey: group) }) {
+                    logger.info("reached \(group) again after \(streak) failed attempts")
+                }
             } catch {
                 if try await recordFailure(error, of: event, to: group) == .stop { break }
             }
             handled += 1
         }
-        if !delivered.isEmpty {
-            let now = Timestamp.now()
-            let sequences = delivered
-            try await database.write { session in
-                try session.execute("UPDATE outbox_delivery SET delivered_at = \(now) WHERE subscriber = \(group) AND seq IN (\(SQL.list(sequences)))")
-            }
-        }
+        if !delivered.isEmpty { try await markDelivered(delivered, to: group) }
         return (delivered, handled == limit)
+    }
+
+    /// Records `group`'s acknowledgements, and marks delivered the events
+    /// every group has now acknowledged.
+    private func markDelivered(_ sequences: [Int64], to group: String) async throws(StorageError) {
+        let now = Timestamp.now()
+        try await database.write { session in
+            if session.dialect == .postgres {
+                // Two groups finishing the same event at once would each still see
+                // the other's delivery pending: the row lock makes the second wait
+                // for the first to commit, and then see it. (Ordered: no deadlock.)
+                _ = try session.query("SELECT seq FROM outbox WHERE seq IN (\(SQL.list(sequences))) ORDER BY seq FOR UPDATE")
+            }
+            try session.execute("UPDATE outbox_delivery SET delivered_at = \(now) WHERE subscriber = \(group) AND seq IN (\(SQL.list(sequences)))")
+            try session.execute("""
+                UPDATE outbox SET delivered_at = \(now)
+                WHERE seq IN (\(SQL.list(sequences))) AND delivered_at IS NULL
+                  AND NOT EXISTS (SELECT 1 FROM outbox_delivery d WHERE d.seq = outbox.seq AND d.delivered_at IS NULL)
+                """)
+        }
     }
 
     private enum AfterFailure { case stop, goOn }
@@ -317,7 +355,11 @@ public final class OutboxRelay: Sendable {
             try await database.write { session in
                 try session.execute("UPDATE outbox_delivery SET next_attempt_at = \(next), last_error = \(message) WHERE seq = \(sequence) AND subscriber = \(group)")
             }
-            logger.debug("\(group) unreachable for \(event.eventID) (\(streak) in a row); waiting: \(message)")
+            if streak == 1 {
+                logger.info("cannot reach \(group); its events wait: \(message)")
+            } else {
+                logger.debug("\(group) still unreachable for \(event.eventID) (\(streak) in a row): \(message)")
+            }
             return .stop
         case .refused:
             let attempts = event.attempts + 1
@@ -337,36 +379,12 @@ public final class OutboxRelay: Sendable {
         }
     }
 
-    /// Marks delivered the events among `sequences` that every group has now
-    /// acknowledged. Done once per pass, after the groups' own updates, so
-    /// that groups finishing the same event at once cannot each miss the other.
-    private func markEventsDelivered(_ sequences: [Int64]) async throws(StorageError) {
-        guard !sequences.isEmpty else { return }
-        let now = Timestamp.now()
-        let unique = Array(Set(sequences)).sorted()
-        try await database.write { session in
-            for chunk in unique.chunked(into: 1000) {
-                try session.execute("""
-                    UPDATE outbox SET delivered_at = \(now)
-                    WHERE seq IN (\(SQL.list(Array(chunk)))) AND delivered_at IS NULL
-                      AND NOT EXISTS (SELECT 1 FROM outbox_delivery d WHERE d.seq = outbox.seq AND d.delivered_at IS NULL)
-                    """)
-            }
-        }
-    }
-
     /// Deletes delivered outbox rows (with their deliveries) and inbox records
     /// older than the retention. Parked events stay until replayed and delivered.
     @discardableResult
     public func prune(now: Timestamp = .now()) async throws(StorageError) -> (outbox: Int, inbox: Int) {
         let cutoff = Timestamp(millisecondsSince1970: now.millisecondsSince1970 - configuration.retention.nanoseconds / 1_000_000)
         return try await database.write { session in
-            // A relay stopped between a group's last ack and marking its event catches up here.
-            try session.execute("""
-                UPDATE outbox SET delivered_at = \(now)
-                WHERE delivered_at IS NULL AND routed_at IS NOT NULL
-                  AND NOT EXISTS (SELECT 1 FROM outbox_delivery d WHERE d.seq = outbox.seq AND d.delivered_at IS NULL)
-                """)
             try session.execute("DELETE FROM outbox_delivery WHERE seq IN (SELECT seq FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < \(cutoff))")
             let outbox = try session.execute("DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < \(cutoff)")
             let inbox = try session.execute("DELETE FROM inbox WHERE processed_at < \(cutoff)")

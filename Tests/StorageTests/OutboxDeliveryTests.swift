@@ -143,6 +143,41 @@ import Testing
     }
 
     @Test(arguments: Engine.allCases)
+    func anEventIsDeliveredOnceEveryGroupAcknowledgedItEvenAtTheSameMoment(_ engine: Engine) async throws {
+        try await TestDatabases.with(engine) { database in
+            try await prepared(database, events: 200)
+            let publisher = RecordingPublisher()
+            publisher.live.withLockedValue { $0 = ["a", "b", "c"] }
+            // Small batches: the groups mark the same events delivered in many overlapping transactions.
+            let relay = OutboxRelay(database: database, publisher: publisher, configuration: .init(batchSize: 5))
+            while try await relay.deliverPending() > 0 {}
+            for group in ["a", "b", "c"] { #expect(publisher.ids(for: group) == (1...200).map { "evt-\($0)" }) }
+            #expect(try await deliveredEvents(database).count == 200)
+        }
+    }
+
+    @Test(arguments: Engine.allCases)
+    func aGroupWhoseAttemptsHangHoldsOnlyItselfInTheRunningRelay(_ engine: Engine) async throws {
+        try await TestDatabases.with(engine) { database in
+            try await prepared(database, events: 2)
+            let publisher = RecordingPublisher()
+            publisher.live.withLockedValue { $0 = ["fast", "stuck"] }
+            publisher.hanging.withLockedValue { $0 = ["stuck"] }
+            let relay = OutboxRelay(database: database, publisher: publisher, configuration: .init(pollInterval: .milliseconds(20)))
+            let running = Task { try await relay.run() }
+            defer { running.cancel() }
+            #expect(await eventually { publisher.ids(for: "fast") == ["evt-1", "evt-2"] })
+            // Written while stuck's attempt at evt-1 still hangs: fast gets it all the same.
+            try await enqueue("evt-3", topic: "item.added", database)
+            relay.notify()
+            #expect(await eventually { publisher.ids(for: "fast") == ["evt-1", "evt-2", "evt-3"] })
+            #expect(publisher.ids(for: "stuck").isEmpty)
+            running.cancel()
+            _ = try? await running.value
+        }
+    }
+
+    @Test(arguments: Engine.allCases)
     func eventsWaitUnroutedWhileTheSubscribersCannotBeKnown(_ engine: Engine) async throws {
         try await TestDatabases.with(engine) { database in
             try await prepared(database, events: 2)

@@ -24,6 +24,8 @@ final class RecordingPublisher: EventPublisher {
     /// Event ids refused only by this group (always).
     let refusedBy = NIOLockedValueBox<[String: String]>([:])
     let registryDown = NIOLockedValueBox(false)
+    /// Groups whose attempts hang (until cancelled, or a minute), then fail as unreachable.
+    let hanging = NIOLockedValueBox<Set<String>>([])
     /// Every delivery attempt, failed or not.
     let attempts = NIOLockedValueBox(0)
 
@@ -34,6 +36,10 @@ final class RecordingPublisher: EventPublisher {
 
     func publish(topic: String, payload: String, eventID: String, to group: String) async throws(EventDeliveryFailure) {
         attempts.withLockedValue { $0 += 1 }
+        if hanging.withLockedValue({ $0.contains(group) }) {
+            try? await Task.sleep(for: .seconds(60))
+            throw EventDeliveryFailure(.unreachable, "deadline-exceeded: \(group) did not answer")
+        }
         if down.withLockedValue({ $0.contains(group) }) { throw EventDeliveryFailure(.unreachable, "no-responders: no live instance of \(group)") }
         let refuse = refusalsLeft.withLockedValue { left -> Bool in
             guard let count = left[eventID], count > 0 else { return false }
