@@ -39,13 +39,18 @@ extension BusNode {
     }
 
     /// Delivers an event to one instance of every service that subscribes to
-    /// `topic`, and reports which acknowledged it. Receivers deduplicate on
-    /// `eventID`, so a redelivery (by this call's retries or by the caller's)
-    /// has no second effect.
+    /// `topic` (or of each of `groups`, when given), and reports which
+    /// acknowledged it. Receivers deduplicate on `eventID`, so a redelivery
+    /// (by this call's retries or by the caller's) has no second effect.
+    ///
+    /// - Parameter groups: the subscriber groups to deliver to, whether or not
+    ///   the registry shows them subscribed now; a group with no live instance
+    ///   fails with `no-responders`. Nil: the groups the registry shows.
     public func publish(
         topic: String,
         payload: ByteBuffer,
         eventID: String,
+        to groups: [String]? = nil,
         timeout: TimeAmount? = nil,
         trace: String? = nil
     ) async -> EventDeliveryReport {
@@ -59,8 +64,8 @@ extension BusNode {
             return report
         }
         let header = FrameHeader(kind: .event, trace: trace, topic: topic, eventID: eventID, source: configuration.identity.service)
-        let groups = registry.groups(subscribedTo: topic)
-        if groups.count == 1, let group = groups.first {
+        let targets = groups ?? registry.groups(subscribedTo: topic)
+        if targets.count == 1, let group = targets.first {
             // The common case: one subscribing service, no task group needed.
             do {
                 _ = try await send(header, body: payload, to: group, deadline: deadline, registry: registry, repeatable: true)
@@ -71,7 +76,7 @@ extension BusNode {
             return report
         }
         await withTaskGroup(of: (String, BusError?).self) { tasks in
-            for group in groups {
+            for group in targets {
                 tasks.addTask {
                     do {
                         _ = try await self.send(header, body: payload, to: group, deadline: deadline, registry: registry, repeatable: true)
@@ -87,6 +92,13 @@ extension BusNode {
         }
         report.acknowledged.sort()
         return report
+    }
+
+    /// The groups (services) with a live instance subscribed to `topic`, as
+    /// the registry shows them now.
+    public func subscribers(of topic: String, timeout: TimeAmount? = nil) async throws(BusError) -> [String] {
+        let registry = try await discovery(until: .now() + (timeout ?? configuration.defaultCallTimeout), for: "subscribers of \(topic)")
+        return registry.groups(subscribedTo: topic)
     }
 
     /// Everything the registries know (for `videobus status`).

@@ -9,6 +9,9 @@ public enum Outbox {
     /// service's own, with ids that fit its sequence.
     public static func migrations(startingAt id: Int) -> [Migration] {
         [
+            // `outbox_delivery` holds one row per (event, subscribing group), made
+            // when the relay first resolves the event's groups (`routed_at`): each
+            // group has its own attempts, backoff and dead-letter state.
             Migration(
                 id: id, name: "create_outbox",
                 sqlite: """
@@ -18,12 +21,23 @@ public enum Outbox {
                         topic TEXT NOT NULL,
                         payload TEXT NOT NULL,
                         created_at INTEGER NOT NULL,
-                        delivered_at INTEGER,
-                        attempts INTEGER NOT NULL DEFAULT 0,
-                        last_error TEXT
+                        routed_at INTEGER,
+                        delivered_at INTEGER
                     );
-                    CREATE INDEX outbox_pending ON outbox (seq) WHERE delivered_at IS NULL;
-                    CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL
+                    CREATE INDEX outbox_unrouted ON outbox (seq) WHERE routed_at IS NULL;
+                    CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL;
+                    CREATE TABLE outbox_delivery (
+                        seq INTEGER NOT NULL REFERENCES outbox (seq) ON DELETE CASCADE,
+                        subscriber TEXT NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        next_attempt_at INTEGER NOT NULL DEFAULT 0,
+                        delivered_at INTEGER,
+                        parked_at INTEGER,
+                        last_error TEXT,
+                        PRIMARY KEY (seq, subscriber)
+                    );
+                    CREATE INDEX outbox_delivery_pending ON outbox_delivery (subscriber, seq) WHERE delivered_at IS NULL AND parked_at IS NULL;
+                    CREATE INDEX outbox_delivery_parked ON outbox_delivery (subscriber, seq) WHERE parked_at IS NOT NULL
                     """,
                 postgres: """
                     CREATE TABLE outbox (
@@ -32,12 +46,23 @@ public enum Outbox {
                         topic TEXT NOT NULL,
                         payload TEXT NOT NULL,
                         created_at BIGINT NOT NULL,
-                        delivered_at BIGINT,
-                        attempts INTEGER NOT NULL DEFAULT 0,
-                        last_error TEXT
+                        routed_at BIGINT,
+                        delivered_at BIGINT
                     );
-                    CREATE INDEX outbox_pending ON outbox (seq) WHERE delivered_at IS NULL;
-                    CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL
+                    CREATE INDEX outbox_unrouted ON outbox (seq) WHERE routed_at IS NULL;
+                    CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL;
+                    CREATE TABLE outbox_delivery (
+                        seq BIGINT NOT NULL REFERENCES outbox (seq) ON DELETE CASCADE,
+                        subscriber TEXT NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        next_attempt_at BIGINT NOT NULL DEFAULT 0,
+                        delivered_at BIGINT,
+                        parked_at BIGINT,
+                        last_error TEXT,
+                        PRIMARY KEY (seq, subscriber)
+                    );
+                    CREATE INDEX outbox_delivery_pending ON outbox_delivery (subscriber, seq) WHERE delivered_at IS NULL AND parked_at IS NULL;
+                    CREATE INDEX outbox_delivery_parked ON outbox_delivery (subscriber, seq) WHERE parked_at IS NOT NULL
                     """
             ),
             Migration(
@@ -97,6 +122,7 @@ public struct OutboxEvent: Sendable, Hashable {
     public var eventID: String
     public var topic: String
     public var payload: String
+    /// Refusals by the group being delivered to, so far.
     public var attempts: Int
 }
 

@@ -51,6 +51,9 @@ struct Publisher: AsyncParsableCommand {
     @Option var registry: String
     @Option var events: Int
     @Option(help: "Commit events up to this number, then die before relaying any.") var crashAfterCommit: Int?
+    @Option(help: "A subscriber group declared for the topic: it receives every event even while it is down.") var declare: [String] = []
+    @Option(help: "Refusals after which an event is parked.") var maxAttempts = 8
+    @Flag(help: "Keep relaying once nothing is pending (for replays), until killed.") var stay = false
 
     func run() async throws {
         let db = try await openDatabase(DatabaseURL(database))
@@ -67,12 +70,17 @@ struct Publisher: AsyncParsableCommand {
             if n == crashAfterCommit { OutboxProbe.crash() }
         }
         OutboxProbe.say("committed \(events)")
-        let relay = OutboxRelay(database: db, publisher: BusEventPublisher(node: node, timeout: .seconds(2)), configuration: .init(pollInterval: .milliseconds(20), maxBackoff: .milliseconds(300)))
+        let relay = OutboxRelay(
+            database: db, publisher: BusEventPublisher(node: node, timeout: .seconds(2)),
+            subscriptions: DeclaredSubscriptions([OutboxProbe.topic: declare]),
+            configuration: .init(pollInterval: .milliseconds(20), initialBackoff: .milliseconds(20), maxBackoff: .milliseconds(300), maxAttempts: maxAttempts))
         let relaying = Task { try await relay.run() }
         while try await relay.pendingCount() > 0 {
             try await Task.sleep(for: .milliseconds(20))
         }
-        OutboxProbe.say("delivered \(events)")
+        let parked = try await OutboxInspector(database: db).parked().count
+        OutboxProbe.say(parked == 0 ? "delivered \(events)" : "delivered \(events - parked), parked \(parked)")
+        if stay { try await relaying.value }
         relaying.cancel()
         try await node.shutdown()
     }
@@ -83,6 +91,7 @@ struct Subscriber: AsyncParsableCommand {
     @Option var registry: String
     @Option(help: "Die inside the transaction applying this event, before it commits.") var crashBeforeCommit: Int?
     @Option(help: "Die after the transaction applying this event commits, before the ack.") var crashAfterCommit: Int?
+    @Option(help: "Refuse this event every time it comes (a poison event).") var refuse: Int?
 
     struct Event: Decodable { var n: Int }
 
@@ -90,11 +99,12 @@ struct Subscriber: AsyncParsableCommand {
         let db = try await openDatabase(DatabaseURL(database))
         try await Migrator(service: "probe-subscriber", migrations: OutboxProbe.migrations).deploy(to: db)
         let node = try OutboxProbe.node("probe-subscriber", registry: registry)
-        let (crashBefore, crashAfter) = (crashBeforeCommit, crashAfterCommit)
+        let (crashBefore, crashAfter, poison) = (crashBeforeCommit, crashAfterCommit, refuse)
         node.consume(OutboxProbe.topic, into: db, as: "probe-subscriber", afterCommit: { delivery in
             if delivery.eventID == "evt-\(crashAfter ?? -1)" { OutboxProbe.crash() }
         }) { payload, delivery, session in
             let n = try JSONBody.decode(Event.self, from: payload).n
+            if n == poison { throw BusError(.invalidArgument, "event \(n) is poison") }
             try session.execute("INSERT INTO applied (event_id, n) VALUES (\(delivery.eventID), \(n))")
             try session.execute("UPDATE counter SET total = total + 1 WHERE id = 1")
             if n == crashBefore { OutboxProbe.crash() }

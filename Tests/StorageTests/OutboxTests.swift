@@ -5,24 +5,57 @@ import Storage
 import TestSupport
 import Testing
 
-/// Records what the relay publishes; can be told to fail.
+/// Stands in for the bus: a registry that shows `live` groups subscribed to
+/// every topic, groups that are down, and groups that refuse chosen events.
 final class RecordingPublisher: EventPublisher {
-    struct Failure: Error {}
-    let published = NIOLockedValueBox<[String]>([])
-    /// Event ids that fail this many more times.
-    let failuresLeft = NIOLockedValueBox<[String: Int]>([:])
-
-    func publish(topic: String, payload: String, eventID: String) async throws {
-        let fail = failuresLeft.withLockedValue { left -> Bool in
-            guard let count = left[eventID], count > 0 else { return false }
-            left[eventID] = count - 1
-            return true
-        }
-        if fail { throw Failure() }
-        published.withLockedValue { $0.append(eventID) }
+    struct RegistryDown: Error {}
+    struct Delivery: Hashable, Sendable {
+        var eventID: String
+        var group: String
     }
 
-    var ids: [String] { published.withLockedValue { $0 } }
+    let delivered = NIOLockedValueBox<[Delivery]>([])
+    /// Groups the registry shows subscribed (to every topic).
+    let live = NIOLockedValueBox<Set<String>>(["consumer"])
+    /// Groups with no reachable instance.
+    let down = NIOLockedValueBox<Set<String>>([])
+    /// Refusals left per event id (any group; `Int.max`: always).
+    let refusalsLeft = NIOLockedValueBox<[String: Int]>([:])
+    /// Event ids refused only by this group (always).
+    let refusedBy = NIOLockedValueBox<[String: String]>([:])
+    let registryDown = NIOLockedValueBox(false)
+    /// Groups whose attempts hang (until cancelled, or a minute), then fail as unreachable.
+    let hanging = NIOLockedValueBox<Set<String>>([])
+    /// Every delivery attempt, failed or not.
+    let attempts = NIOLockedValueBox(0)
+
+    func subscribers(of topic: String) async throws -> Set<String> {
+        if registryDown.withLockedValue({ $0 }) { throw RegistryDown() }
+        return live.withLockedValue { $0 }
+    }
+
+    func publish(topic: String, payload: String, eventID: String, to group: String) async throws(EventDeliveryFailure) {
+        attempts.withLockedValue { $0 += 1 }
+        if hanging.withLockedValue({ $0.contains(group) }) {
+            try? await Task.sleep(for: .seconds(60))
+            throw EventDeliveryFailure(.unreachable, "deadline-exceeded: \(group) did not answer")
+        }
+        if down.withLockedValue({ $0.contains(group) }) { throw EventDeliveryFailure(.unreachable, "no-responders: no live instance of \(group)") }
+        let refuse = refusalsLeft.withLockedValue { left -> Bool in
+            guard let count = left[eventID], count > 0 else { return false }
+            if count != .max { left[eventID] = count - 1 }
+            return true
+        } || refusedBy.withLockedValue { $0[eventID] == group }
+        if refuse { throw EventDeliveryFailure(.refused, "invalid-argument: \(group) refuses \(eventID)") }
+        delivered.withLockedValue { $0.append(Delivery(eventID: eventID, group: group)) }
+    }
+
+    /// Event ids delivered, in order (to any group).
+    var ids: [String] { delivered.withLockedValue { $0.map(\.eventID) } }
+
+    func ids(for group: String) -> [String] {
+        delivered.withLockedValue { $0.filter { $0.group == group }.map(\.eventID) }
+    }
 }
 
 @Suite struct OutboxTests {
@@ -64,18 +97,18 @@ final class RecordingPublisher: EventPublisher {
             try await prepared(database)
             for n in 1...6 { try await addItem("\(n)", database) }
             let publisher = RecordingPublisher()
-            publisher.failuresLeft.withLockedValue { $0["evt-3"] = 2 }
-            let relay = OutboxRelay(database: database, publisher: publisher)
+            publisher.refusalsLeft.withLockedValue { $0["evt-3"] = 2 }
+            let relay = OutboxRelay(database: database, publisher: publisher, configuration: .init(initialBackoff: .zero))
 
-            // Two passes fail at event 3: 1 and 2 are delivered, nothing after 3.
-            await #expect(throws: RecordingPublisher.Failure.self) { try await relay.deliverPending() }
-            await #expect(throws: RecordingPublisher.Failure.self) { try await relay.deliverPending() }
+            // Two passes stop at event 3: 1 and 2 are delivered, nothing after 3.
+            #expect(try await relay.deliverPending() == 2)
+            #expect(try await relay.deliverPending() == 0)
             #expect(publisher.ids == ["evt-1", "evt-2"])
             #expect(try await relay.pendingCount() == 4)
             #expect(try await relay.deliverPending() == 4)
             #expect(publisher.ids == (1...6).map { "evt-\($0)" })
             #expect(try await relay.pendingCount() == 0)
-            let attempts = try await database.read { try $0.queryFirst("SELECT attempts, last_error FROM outbox WHERE event_id = \("evt-3")")! }
+            let attempts = try await database.read { try $0.queryFirst("SELECT d.attempts FROM outbox_delivery d JOIN outbox o ON o.seq = d.seq WHERE o.event_id = \("evt-3")")! }
             #expect(try attempts.decode(Int.self, "attempts") == 2)
         }
     }
