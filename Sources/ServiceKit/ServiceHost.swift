@@ -56,7 +56,7 @@ public struct ServiceHost: Sendable {
                 await opened.close()
                 throw error
             }
-            let relay = OutboxRelay(database: opened, publisher: BusEventPublisher(node: node), logger: logger)
+            let relay = OutboxRelay(database: opened, publisher: BusEventPublisher(node: node), subscriptions: DeclaredSubscriptions(options.declaredSubscribers), logger: logger)
             store = ServiceStore(database: opened, committed: { relay.notify() })
             services.append(OutboxRelayService(relay: relay))
             services.append(IdempotencyPruner(database: opened, logger: logger))

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Catalog
 import Foundation
 import Storage
 
@@ -22,6 +23,12 @@ struct EventsCommand: AsyncParsableCommand {
             let now = Timestamp.now()
             var rows = [["GROUP", "PENDING", "OLDEST PENDING", "PARKED"]]
             rows += status.groups.map { [$0.subscriber, "\($0.pending)", $0.oldestPending.map { age(since: $0, now: now) } ?? "-", "\($0.parked)"] }
+            // Groups the catalog declares for this service's topics, caught up or not.
+            let definition = try ServiceCatalog.definitionWithDatabase(named: database.service)
+            let declared = Set(definition.events.flatMap { ServiceCatalog.declaredSubscribers[$0.name] ?? [] })
+            for group in declared.sorted() where !status.groups.contains(where: { $0.subscriber == group }) {
+                rows.append([group, "0", "-", "0"])
+            }
             if status.unrouted > 0 {
                 rows.append(["(not yet routed)", "\(status.unrouted)", status.oldestUnrouted.map { age(since: $0, now: now) } ?? "-", "-"])
             }
