@@ -101,6 +101,8 @@ public struct ServiceStore: Sendable {
     static func busError(_ error: StorageError) -> BusError {
         switch error.code {
         case .conflict: return BusError(.conflict, error.message)
+        case .invalidValue: return BusError(.invalidArgument, error.message)
+        case .timeout: return BusError(.deadlineExceeded, "the database statement ran past its time limit", retryable: false)
         // Nothing was committed: safe to send again.
         case .unavailable, .retryable: return BusError(.unavailable, "database unavailable: \(error.message)", retryable: true)
         default: return BusError(.internal, "database error: \(error.code.rawValue)")

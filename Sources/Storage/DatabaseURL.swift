@@ -5,9 +5,10 @@ import Foundation
 /// - `file:./data/ingest.db`, `sqlite:./data/ingest.db`, `sqlite:///abs/path.db`: SQLite file
 /// - `sqlite::memory:`: SQLite in memory (tests)
 /// - `postgresql://user:pass@host:5432/db?sslmode=disable&pool_size=8` (or `postgres://`):
-///   PostgreSQL; `pool_size` (default 8) and `synchronous_commit` (`on`, the
-///   default, or `off`: see the README's durability section) are ours,
-///   other parameters go to libpq as they are.
+///   PostgreSQL; `pool_size` (default 8), `synchronous_commit` (`on`, the
+///   default, or `off`: see the README's durability section) and
+///   `statement_timeout` (default 30 s) are ours, other parameters go to
+///   libpq as they are.
 ///
 /// SQLite also takes `?synchronous=normal|full` (see the README's durability section).
 public enum DatabaseURL: Sendable, Hashable, CustomStringConvertible {
@@ -35,6 +36,9 @@ public enum DatabaseURL: Sendable, Hashable, CustomStringConvertible {
         /// Other libpq parameters (sslmode, connect_timeout, application_name, …).
         public var parameters: [String: String]
         public var poolSize: Int
+        /// Longest a statement may run before the server cancels it
+        /// (`statement_timeout`, default 30 s; `0` turns the limit off).
+        public var statementTimeoutMilliseconds: Int
 
         /// The libpq connection string (keyword=value, values quoted).
         public var conninfo: String {
@@ -43,10 +47,12 @@ public enum DatabaseURL: Sendable, Hashable, CustomStringConvertible {
             if let password { pairs.append(("password", password)) }
             if let database { pairs.append(("dbname", database)) }
             var passed = parameters
-            // Ours: a server setting for every session of the pool.
+            // Ours: server settings for every session of the pool.
+            var options = ["-c statement_timeout=\(statementTimeoutMilliseconds)"]
             if let synchronousCommit = passed.removeValue(forKey: "synchronous_commit") {
-                pairs.append(("options", "-c synchronous_commit=\(synchronousCommit)"))
+                options.append("-c synchronous_commit=\(synchronousCommit)")
             }
+            pairs.append(("options", options.joined(separator: " ")))
             pairs += passed.sorted { $0.key < $1.key }
             if parameters["connect_timeout"] == nil { pairs.append(("connect_timeout", "5")) }
             return pairs.map { "\($0)='\($1.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'"))'" }.joined(separator: " ")
@@ -91,6 +97,7 @@ public enum DatabaseURL: Sendable, Hashable, CustomStringConvertible {
         guard let host = components.host, !host.isEmpty else { throw invalid("has no host") }
         var parameters: [String: String] = [:]
         var poolSize = 8
+        var statementTimeout = 30_000
         for item in components.queryItems ?? [] {
             guard let value = item.value else { throw invalid("has a parameter without a value: \(item.name)") }
             if item.name == "synchronous_commit", !["on", "off", "local", "remote_write", "remote_apply"].contains(value) {
@@ -99,6 +106,11 @@ public enum DatabaseURL: Sendable, Hashable, CustomStringConvertible {
             if item.name == "pool_size" {
                 guard let size = Int(value), (1...256).contains(size) else { throw invalid("has pool_size \(value); it must be 1...256") }
                 poolSize = size
+            } else if item.name == "statement_timeout" {
+                guard let milliseconds = Self.milliseconds(value) else {
+                    throw invalid("has statement_timeout \(value); write milliseconds (30000) or a duration with ms, s or min (30s)")
+                }
+                statementTimeout = milliseconds
             } else {
                 parameters[item.name] = value
             }
@@ -108,8 +120,18 @@ public enum DatabaseURL: Sendable, Hashable, CustomStringConvertible {
             host: host, port: components.port ?? 5432,
             user: components.user?.removingPercentEncoding, password: components.password?.removingPercentEncoding,
             database: database?.isEmpty == true ? nil : database?.removingPercentEncoding,
-            parameters: parameters, poolSize: poolSize
+            parameters: parameters, poolSize: poolSize, statementTimeoutMilliseconds: statementTimeout
         ))
+    }
+
+    /// `30000`, `30000ms`, `30s` or `1min` in milliseconds (at most a day).
+    static func milliseconds(_ text: String) -> Int? {
+        for (suffix, factor) in [("ms", 1), ("min", 60_000), ("s", 1000), ("", 1)] where text.hasSuffix(suffix) {
+            guard let number = Int(text.dropLast(suffix.count)), number >= 0 else { return nil }
+            let total = number.multipliedReportingOverflow(by: factor)
+            return !total.overflow && total.partialValue <= 86_400_000 ? total.partialValue : nil
+        }
+        return nil
     }
 
     public var dialect: SQLDialect {

@@ -77,3 +77,17 @@ extension Optional: DatabaseValueConvertible where Wrapped: DatabaseValueConvert
         if case .null = databaseValue { self = nil } else { self = try Wrapped(databaseValue: databaseValue) }
     }
 }
+
+extension DatabaseValue {
+    /// Refuses text holding a NUL character before it reaches either engine:
+    /// libpq would cut the text at the NUL (losing the rest without a word)
+    /// and PostgreSQL cannot store one, so SQLite refuses it too and a
+    /// service behaves the same on both.
+    static func checkStorable(_ values: [DatabaseValue], sql: String) throws(StorageError) {
+        for value in values {
+            if case .text(let text) = value, text.utf8.contains(0) {
+                throw StorageError(.invalidValue, "text values must not contain the NUL character (U+0000)", sql: sql)
+            }
+        }
+    }
+}

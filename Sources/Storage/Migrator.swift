@@ -133,6 +133,11 @@ public struct Migrator: Sendable {
         let status = compare(migrations, with: try history(session), dialect: session.dialect)
         if let refusal = status.refusal { throw refusal }
         var applied: [Migration] = []
+        if session.dialect == .postgres, !status.pending.isEmpty {
+            // A migration (an index over a big table) may rightly take longer than a request's statement limit.
+            try session.executeScript("SET statement_timeout = 0")
+        }
+        defer { if session.dialect == .postgres { try? session.executeScript("RESET statement_timeout") } }
         for migration in status.pending {
             let started = Date()
             let begin = lockEach ? "BEGIN IMMEDIATE" : "BEGIN"

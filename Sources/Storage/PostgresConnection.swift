@@ -33,6 +33,7 @@ final class PostgresConnection: @unchecked Sendable {
 
     /// Runs one parameterised statement (prepared on first use).
     func execute(_ text: String, _ values: [DatabaseValue]) throws(StorageError) -> PostgresResult {
+        try DatabaseValue.checkStorable(values, sql: text)
         let owned = values.map(\.postgresText)
         defer { for pointer in owned { free(pointer) } }
         let parameters: [UnsafePointer<CChar>?] = owned.map { $0.map { UnsafePointer($0) } }
@@ -80,6 +81,7 @@ final class PostgresConnection: @unchecked Sendable {
         case "23505": return .conflict
         case "40001", "40P01": return .retryable
         case "57P01", "57P02", "57P03", "53300": return .unavailable
+        case "57014": return .timeout
         default:
             switch state.prefix(2) {
             case "08": return .unavailable

@@ -109,6 +109,7 @@ struct SQLiteSession: DatabaseSession {
 
     func execute(_ sql: SQL) throws(StorageError) -> Int {
         let (text, values) = sql.rendered(for: .sqlite)
+        try DatabaseValue.checkStorable(values, sql: text)
         do {
             // Cached: a statement is compiled once per connection, not per call.
             let statement = try db.cachedStatement(sql: text)
@@ -121,6 +122,7 @@ struct SQLiteSession: DatabaseSession {
 
     func query(_ sql: SQL) throws(StorageError) -> [Row] {
         let (text, values) = sql.rendered(for: .sqlite)
+        try DatabaseValue.checkStorable(values, sql: text)
         do {
             let statement = try db.cachedStatement(sql: text)
             let columns = statement.columnNames

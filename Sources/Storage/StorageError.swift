@@ -15,6 +15,11 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
         case invalidURL
         /// A value that does not convert to the type asked for.
         case decoding
+        /// A value the databases cannot store as given (text with a NUL
+        /// character: PostgreSQL refuses it, so neither engine takes it).
+        case invalidValue
+        /// The statement ran past its time limit (PostgreSQL `statement_timeout`) and was cancelled.
+        case timeout
         /// Migrations refused (modified, unknown or failed) or the migration lock not obtained.
         case migration
         case `internal`

@@ -136,4 +136,36 @@ import Testing
             }
         }
     }
+
+    /// A NUL in text is refused on both engines (libpq would cut the text
+    /// there without a word), and nothing is written.
+    @Test(arguments: Engine.allCases)
+    func textWithANulCharacterIsRefusedNotTruncated(_ engine: Engine) async throws {
+        try await TestDatabases.with(engine) { database in
+            try await database.write { try $0.execute("CREATE TABLE note (id TEXT PRIMARY KEY, body TEXT NOT NULL)") }
+            let error = await #expect(throws: StorageError.self) {
+                try await database.write { try $0.execute("INSERT INTO note (id, body) VALUES (\("n-1"), \("before\u{0}after"))") }
+            }
+            #expect(error?.code == .invalidValue)
+            await #expect(throws: StorageError.self) { try await database.read { try $0.query("SELECT id FROM note WHERE body = \("a\u{0}")") } }
+            #expect(try await database.read { try $0.query("SELECT id FROM note") }.isEmpty)
+        }
+    }
+
+    /// A statement past the URL's statement_timeout is cancelled by the server and reported as a timeout.
+    @Test func aPostgresStatementPastItsTimeLimitIsCancelled() async throws {
+        let (url, cleanup) = try await TestDatabases.freshURL(.postgres)
+        defer { Task { await cleanup() } }
+        let database = try await openDatabase(DatabaseURL(url + (url.contains("?") ? "&" : "?") + "statement_timeout=200ms"))
+        defer { Task { await database.close() } }
+        let error = await #expect(throws: StorageError.self) { try await database.read { try $0.query("SELECT pg_sleep(5) AS slept") } }
+        #expect(error?.code == .timeout)
+        // The connection is still usable afterwards.
+        #expect(try await database.read { try $0.queryFirst("SELECT 1 AS one") } != nil)
+        // Migrations are not held to it (an index over a big table takes its time).
+        let slow = Migrator(service: "slow", migrations: [Migration(id: 1, name: "slow", sql: "CREATE TABLE slow (n BIGINT); SELECT pg_sleep(0.5)")])
+        #expect(try await slow.deploy(to: database).count == 1)
+        // …and the limit is back afterwards.
+        await #expect(throws: StorageError.self) { try await database.read { try $0.query("SELECT pg_sleep(5) AS slept") } }
+    }
 }

@@ -23,6 +23,20 @@ import Testing
         #expect(try DatabaseURL("postgres://u:secret@h/db").description == "postgresql://u:***@h:5432/db")
     }
 
+    @Test func statementsHaveATimeLimit() throws {
+        func settings(_ text: String) throws -> DatabaseURL.PostgresSettings? {
+            guard case .postgres(let settings) = try DatabaseURL(text) else { return nil }
+            return settings
+        }
+        #expect(try settings("postgresql://h/db")?.statementTimeoutMilliseconds == 30_000)
+        #expect(try settings("postgresql://h/db")?.conninfo.contains("options='-c statement_timeout=30000'") == true)
+        #expect(try settings("postgresql://h/db?statement_timeout=250ms")?.statementTimeoutMilliseconds == 250)
+        #expect(try settings("postgresql://h/db?statement_timeout=2min")?.statementTimeoutMilliseconds == 120_000)
+        #expect(try settings("postgresql://h/db?statement_timeout=0&synchronous_commit=off")?.conninfo.contains("options='-c statement_timeout=0 -c synchronous_commit=off'") == true)
+        #expect(throws: StorageError.self) { try DatabaseURL("postgresql://h/db?statement_timeout=soon") }
+        #expect(throws: StorageError.self) { try DatabaseURL("postgresql://h/db?statement_timeout=-1s") }
+    }
+
     @Test(arguments: [
         ("mysql://localhost/db", "database URL mysql://localhost/db has an unknown scheme: use file:, sqlite:, sqlite::memory: or postgresql://"),
         ("postgresql://u:secret@/db", "database URL postgresql://u:***@/db has no host"),
