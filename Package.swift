@@ -255,7 +255,7 @@ let package = Package(
         // The gateway's pieces, in process.
         .testTarget(
             name: "GatewayTests",
-            dependencies: ["Gateway"]
+            dependencies: ["Gateway", "BusWire"]
         ),
         // Real processes of the built `videobus` executable.
         .testTarget(

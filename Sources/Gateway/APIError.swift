@@ -34,7 +34,7 @@ public struct APIError: HTTPResponseError, Sendable {
         case .overloaded: self.init(.tooManyRequests, "\(service) is overloaded; retry later", code: error.code.rawValue)
         case .unavailable, .noResponders, .unauthenticated:
             let detail = error.message == "no live instance of \(service)" ? error.message : "\(service) is unavailable; retry later"
-            self.init(.serviceUnavailable, detail, code: ErrorCode.unavailable.rawValue)
+            self.init(.serviceUnavailable, detail, code: error.code.rawValue)
         case .deadlineExceeded: self.init(.gatewayTimeout, "\(service) did not answer in time", code: error.code.rawValue)
         case .unimplemented: self.init(.notImplemented, "\(service) does not implement this", code: error.code.rawValue)
         default: self.init(.internalServerError, "\(service): \(error.code.rawValue): \(error.message)", code: "internal")
