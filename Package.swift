@@ -255,7 +255,12 @@ let package = Package(
         // The gateway's pieces, in process.
         .testTarget(
             name: "GatewayTests",
-            dependencies: ["Gateway", "BusWire"]
+            dependencies: [
+                "Gateway",
+                "BusWire",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
         ),
         // Real processes of the built `videobus` executable.
         .testTarget(
