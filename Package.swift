@@ -111,6 +111,9 @@ let package = Package(
                 "BusWire",
                 "Contracts",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
@@ -247,6 +250,16 @@ let package = Package(
                 "Gateway",
                 "BusRuntime",
                 "BusWire",
+            ]
+        ),
+        // The gateway's pieces, in process.
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "Gateway",
+                "BusWire",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
         // Real processes of the built `videobus` executable.

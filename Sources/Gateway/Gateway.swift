@@ -1,6 +1,7 @@
 import BusRuntime
 import Contracts
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import Prometheus
@@ -14,16 +15,32 @@ public enum Gateway {
         node: BusNode, routes: [HTTPRoute], configuration: GatewayConfiguration, metrics: PrometheusCollectorRegistry?, version: String = "0.1.0"
     ) -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
+        router.add(middleware: ErrorMiddleware())
         if metrics != nil { router.add(middleware: MetricsMiddleware()) }
         var methods = Dictionary(grouping: routes, by: \.path).mapValues { $0.map { RouteHandler.method($0.verb) } }
         for path in OperationalRoutes.paths { methods[path] = [.get] }
         router.add(middleware: MethodNotAllowedMiddleware(paths: methods))
-        ServiceRoutes(node: node, routes: routes, timeout: .nanoseconds(Int64(configuration.callTimeoutSeconds * 1e9)), maxBodyBytes: configuration.maxBodyBytes).add(to: router)
+        ServiceRoutes(node: node, routes: routes, timeout: seconds(configuration.callTimeoutSeconds), maxBodyBytes: configuration.maxBodyBytes,
+                      budget: BodyBudget(limit: configuration.maxBodyBytesInFlight)).add(to: router)
         // Ready when every service a route calls has a serving instance.
         let dependencies = Array(Set(routes.map(\.service))).sorted()
         OperationalRoutes(node: node, metrics: metrics, dependencies: dependencies, openAPI: OpenAPIDocument.json(routes: routes, version: version)).add(to: router)
         return router
     }
+
+    /// Hummingbird's HTTP/1 server with the gateway's connection cap and deadlines.
+    static func server(_ configuration: GatewayConfiguration) -> HTTPServerBuilder {
+        let limits = ConnectionGuard.Limits(
+            header: seconds(configuration.headerTimeoutSeconds), body: seconds(configuration.bodyTimeoutSeconds),
+            idle: seconds(configuration.idleTimeoutSeconds)
+        )
+        let connections = ConnectionCount(limit: configuration.maxConnections)
+        return HTTPServerBuilder { responder in
+            GuardedHTTP1Channel(inner: HTTP1Channel(responder: responder), limits: limits, connections: connections)
+        }
+    }
+
+    static func seconds(_ seconds: Double) -> TimeAmount { .nanoseconds(Int64(seconds * 1e9)) }
 
     /// The gateway application, listening at `configuration`'s address.
     public static func application(
@@ -33,6 +50,7 @@ public enum Gateway {
     ) -> some ApplicationProtocol {
         Application(
             router: router(node: node, routes: routes, configuration: configuration, metrics: metrics, version: version),
+            server: server(configuration),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "videobus-gateway"),
             onServerRunning: onServerRunning,
             eventLoopGroupProvider: .shared(group),

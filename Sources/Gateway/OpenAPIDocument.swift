@@ -7,11 +7,11 @@ import Foundation
 enum OpenAPIDocument {
     /// Answers every route can give besides its own, by status.
     static let shared: [(status: Int, name: String, description: String)] = [
-        (400, "BadRequest", "The body is not JSON"),
+        (400, "BadRequest", "The body is not JSON, or the request is not valid HTTP/1.1 (a malformed chunk, say)"),
         (413, "TooLarge", "The body exceeds the gateway's limit (10 MiB by default)"),
-        (422, "Invalid", "A parameter or field is missing, of the wrong type or out of range; the detail names it"),
+        (422, "Invalid", "A parameter or field is missing, of the wrong type or out of range, or a key appears twice in one object; the detail names it"),
         (429, "Overloaded", "The service is overloaded; retry after Retry-After seconds"),
-        (503, "Unavailable", "The service or the registry is unavailable; retry after Retry-After seconds"),
+        (503, "Unavailable", "The service or the registry is unavailable, or the gateway is at its limit of open connections or of request bodies being read at once; retry after Retry-After seconds"),
         (504, "Timeout", "The service did not answer in time"),
     ]
 
@@ -38,7 +38,7 @@ enum OpenAPIDocument {
             "info": [
                 "title": "videobus gateway",
                 "version": version,
-                "description": "REST over the videobus message bus: each route is one call to a service. Errors are JSON: {\"detail\": message, \"code\": bus error code}. Lists answer {\"<plural>\": [...], \"count\": n} and, when more follow, a Link header (rel=\"next\") with the next page's URL.",
+                "description": "REST over the videobus message bus: each route is one call to a service. Errors are JSON: {\"detail\": message, \"code\": bus error code}; an unexpected failure is 500 {\"detail\": \"internal error (request id …)\", \"code\": \"internal\"}. A connection whose request head or body stalls past the gateway's timeouts is closed. Lists answer {\"<plural>\": [...], \"count\": n} and, when more follow, a Link header (rel=\"next\") with the next page's URL.",
             ],
             "paths": paths,
             "components": ["schemas": schemas, "responses": responses],

@@ -43,7 +43,7 @@ struct OperationalRoutes: Sendable {
         do {
             snapshot = try await node.lookupNow(timeout: .seconds(1))
         } catch {
-            throw APIError(.serviceUnavailable, "no registry answered: \(error.message)", code: "unavailable")
+            throw APIError(.serviceUnavailable, "no registry answered", code: "unavailable")
         }
         let missing = dependencies.filter { service in !snapshot.instances.contains { $0.record.service == service && $0.state == .serving } }
         guard missing.isEmpty else {

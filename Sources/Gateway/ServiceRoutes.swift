@@ -4,6 +4,7 @@ import Contracts
 import Foundation
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 
 /// The services' REST routes, each translated into one bus call as its
 /// ``HTTPRoute`` declares: the bus request is the JSON body with the path
@@ -14,10 +15,11 @@ struct ServiceRoutes: Sendable {
     let routes: [HTTPRoute]
     let timeout: TimeAmount
     let maxBodyBytes: Int
+    let budget: BodyBudget
 
     func add(to router: Router<GatewayRequestContext>) {
         for route in routes {
-            let handler = RouteHandler(route: route, node: node, timeout: timeout, maxBodyBytes: maxBodyBytes)
+            let handler = RouteHandler(route: route, node: node, timeout: timeout, maxBodyBytes: maxBodyBytes, budget: budget)
             // Hummingbird matches with and without the trailing slash, as FastAPI clients use both.
             router.on(Self.routerPath(route.path), method: handler.httpMethod) { request, context in
                 try await handler.handle(request, context)
@@ -40,6 +42,7 @@ struct RouteHandler: Sendable {
     let node: BusNode
     let timeout: TimeAmount
     let maxBodyBytes: Int
+    let budget: BodyBudget
 
     var httpMethod: HTTPRequest.Method { Self.method(route.verb) }
 
@@ -54,6 +57,19 @@ struct RouteHandler: Sendable {
     }
 
     func handle(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
+        // The body's bytes count against the budget until the answer is made.
+        var reserved = 0
+        if route.body != nil {
+            let length = request.headers[.contentLength].flatMap(Int.init)
+            if let length, length > maxBodyBytes {
+                throw APIError(.contentTooLarge, "request body of \(length) bytes exceeds the limit of \(maxBodyBytes) bytes", code: "limit-exceeded")
+            }
+            reserved = min(length ?? maxBodyBytes, maxBodyBytes)
+            guard budget.reserve(reserved) else {
+                throw APIError(.serviceUnavailable, "the gateway is reading too many request bodies at once; retry later", code: "overloaded")
+            }
+        }
+        defer { budget.release(reserved) }
         var fields = try await body(request)
         for parameter in route.parameters {
             if let value = try Self.value(of: parameter, request, context) { fields[parameter.name] = value }
@@ -69,7 +85,7 @@ struct RouteHandler: Sendable {
         do {
             answer = try await node.call(service: route.service, method: route.method, body: busRequest, timeout: timeout, idempotencyKey: key)
         } catch {
-            throw APIError(error)
+            throw APIError(error, service: route.service)
         }
         guard route.response != nil else { return Response(status: .init(code: route.status)) }
         var headers = HTTPFields()
@@ -95,15 +111,21 @@ struct RouteHandler: Sendable {
         let bytes: ByteBuffer
         do {
             bytes = try await request.collectBody(upTo: maxBodyBytes)
-        } catch {
+        } catch let error as HTTPError where error.status == .contentTooLarge {
             throw APIError(.contentTooLarge, "request body exceeds the limit of \(maxBodyBytes) bytes", code: "limit-exceeded")
+        } catch let error as HTTPParserError {
+            throw APIError(.badRequest, "the request is not valid HTTP/1.1 (\(Self.describe(error)))", code: "invalid-argument", headers: [.connection: "close"])
         }
         guard bytes.readableBytes > 0 else { throw APIError(.badRequest, "the request needs a JSON body", code: "invalid-argument") }
-        guard let value = try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView), options: [.fragmentsAllowed]) else {
+        let data = Data(bytes.readableBytesView)
+        guard let value = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else {
             throw APIError(.badRequest, "the body is not valid JSON", code: "invalid-argument")
         }
         guard let object = value as? [String: Any] else {
             throw APIError(.unprocessableContent, "body: expected a JSON object", code: "invalid-argument")
+        }
+        if let key = data.withUnsafeBytes({ JSONDuplicateKeys.first(in: $0) }) {
+            throw APIError(.unprocessableContent, "body: the key \(key) appears twice in one object", code: "invalid-argument")
         }
         return object
     }
@@ -157,6 +179,17 @@ struct RouteHandler: Sendable {
         return (body, "<\(request.uri.path)?\(query.joined(separator: "&"))>; rel=\"next\"")
     }
 
+    /// A parser error in words, without the parser's internals.
+    static func describe(_ error: HTTPParserError) -> String {
+        switch error {
+        case .invalidChunkSize: "malformed chunk size"
+        case .invalidContentLength: "malformed Content-Length"
+        case .invalidEOFState: "the connection ended mid-request"
+        case .headerOverflow: "headers too large"
+        default: "malformed request"
+        }
+    }
+
     static func escape(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? text
     }
@@ -183,7 +216,9 @@ struct MethodNotAllowedMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound {
             let segments = Self.segments(request.uri.path)
-            guard let known = paths.first(where: { Self.matches($0.segments, segments) }) else { throw error }
+            guard let known = paths.first(where: { Self.matches($0.segments, segments) }) else {
+                throw APIError(.notFound, "no route for \(request.method.rawValue) \(request.uri.path)", code: "not-found")
+            }
             throw APIError(.methodNotAllowed, "\(request.method.rawValue) is not allowed on \(request.uri.path); allowed: \(known.allow)", code: "unimplemented", headers: [.allow: known.allow])
         }
     }

@@ -24,6 +24,11 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "HTTP port (0 picks a free one).") var port = 8000
     @Option(help: "Seconds each bus call may take.") var callTimeout: Double = 10
     @Option(help: "Largest request body, in bytes; larger ones are answered 413.") var maxBodyBytes: Int = GatewayConfiguration.defaultMaxBodyBytes
+    @Option(help: "Bytes of request bodies read at once across all connections; a request beyond is answered 503 with Retry-After.") var maxBodyBytesInFlight: Int = GatewayConfiguration.defaultMaxBodyBytesInFlight
+    @Option(help: "Seconds a request head may take to arrive whole; then the connection is closed.") var headerTimeout: Double = GatewayConfiguration.defaultHeaderTimeoutSeconds
+    @Option(help: "Seconds a request body may go without progress; then the connection is closed.") var bodyTimeout: Double = GatewayConfiguration.defaultBodyTimeoutSeconds
+    @Option(help: "Seconds a keep-alive connection may stay idle between requests.") var idleTimeout: Double = GatewayConfiguration.defaultIdleTimeoutSeconds
+    @Option(help: "Open connections at most; beyond, new ones are answered 503 and closed (default: 10000, or 3/4 of the open-file limit).") var maxConnections: Int = GatewayConfiguration.defaultMaxConnections
     @Option(help: "Event-loop threads (default: one per core).") var threads: Int = System.coreCount
     @Option(help: "Log level.") var logLevel: Logger.Level = .info
     @Option(name: .customLong("token"), help: "Shared secret of the bus (default: $VIDEOBUS_TOKEN).") var tokenOption: String?
@@ -34,6 +39,10 @@ struct GatewayCommand: AsyncParsableCommand {
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
         guard callTimeout > 0, threads >= 1, maxBodyBytes >= 1 else { throw ValidationError("--call-timeout, --threads and --max-body-bytes must be positive") }
+        guard headerTimeout > 0, bodyTimeout > 0, idleTimeout > 0, maxConnections >= 1 else {
+            throw ValidationError("--header-timeout, --body-timeout, --idle-timeout and --max-connections must be positive")
+        }
+        guard maxBodyBytesInFlight >= maxBodyBytes else { throw ValidationError("--max-body-bytes-in-flight must be at least --max-body-bytes") }
     }
 
     func run() async throws {
@@ -50,7 +59,10 @@ struct GatewayCommand: AsyncParsableCommand {
             identity: NodeIdentity(service: "gateway", instance: uniqueInstanceID("gateway"), version: Videobus.configuration.version),
             token: tokenOption ?? ProcessInfo.processInfo.environment["VIDEOBUS_TOKEN"], registries: registry.addresses
         ), group: group, logger: logger)
-        let configuration = GatewayConfiguration(host: host, port: port, callTimeoutSeconds: callTimeout, maxBodyBytes: maxBodyBytes)
+        let configuration = GatewayConfiguration(
+            host: host, port: port, callTimeoutSeconds: callTimeout, maxBodyBytes: maxBodyBytes, maxBodyBytesInFlight: maxBodyBytesInFlight,
+            headerTimeoutSeconds: headerTimeout, bodyTimeoutSeconds: bodyTimeout, idleTimeoutSeconds: idleTimeout, maxConnections: maxConnections
+        )
         let application = Gateway.application(node: node, routes: ServiceCatalog.routes, configuration: configuration, metrics: metrics, group: group, logger: logger, version: Videobus.configuration.version) { channel in
             printLine("videobus: gateway listening on http://\(configuration.host):\(channel.localAddress?.port ?? configuration.port)")
         }
