@@ -34,6 +34,7 @@ struct GatewayCommand: AsyncParsableCommand {
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
         guard callTimeout > 0, threads >= 1, maxBodyBytes >= 1 else { throw ValidationError("--call-timeout, --threads and --max-body-bytes must be positive") }
+        _ = try busToken(tokenOption)
     }
 
     func run() async throws {
@@ -48,7 +49,7 @@ struct GatewayCommand: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let node = BusNode(configuration: BusNode.Configuration(
             identity: NodeIdentity(service: "gateway", instance: uniqueInstanceID("gateway"), version: Videobus.configuration.version),
-            token: tokenOption ?? ProcessInfo.processInfo.environment["VIDEOBUS_TOKEN"], registries: registry.addresses
+            token: try busToken(tokenOption), registries: registry.addresses
         ), group: group, logger: logger)
         let configuration = GatewayConfiguration(host: host, port: port, callTimeoutSeconds: callTimeout, maxBodyBytes: maxBodyBytes)
         let application = Gateway.application(node: node, routes: ServiceCatalog.routes, configuration: configuration, metrics: metrics, group: group, logger: logger, version: Videobus.configuration.version) { channel in
