@@ -26,14 +26,19 @@ import Testing
         let registry = try VideobusProcess(["registry", "--port", "0"], environment: ["VIDEOBUS_TOKEN": "s3cret"])
         defer { registry.stop() }
         let port = try await registry.listeningPort()
+        let echo = try VideobusProcess(["serve", "echo", "--registry", "127.0.0.1:\(port)"], environment: ["VIDEOBUS_TOKEN": "s3cret"])
+        defer { echo.stop() }
+        _ = try await echo.listeningPort()
         let started = ContinuousClock.now
         let (status, output) = try await VideobusProcess.run(
-            ["call", "registry.ping", "--timeout", "30", "--registry", "127.0.0.1:\(port)"], environment: ["VIDEOBUS_TOKEN": "guess"]
+            ["call", "echo.ping", "--timeout", "30", "--registry", "127.0.0.1:\(port)"], environment: ["VIDEOBUS_TOKEN": "guess"]
         )
         #expect(status != 0)
         #expect(output.contains("unauthenticated"), "\(output)")
         #expect(ContinuousClock.now - started < .seconds(15))
-        let (good, answer) = try await VideobusProcess.run(["call", "registry.ping", "--registry", "127.0.0.1:\(port)"], environment: ["VIDEOBUS_TOKEN": "s3cret"])
-        #expect(good == 0, "\(answer)")
+        // With the right token the same call is answered (once the server has registered).
+        #expect(await eventually {
+            try await VideobusProcess.run(["call", "echo.ping", "--registry", "127.0.0.1:\(port)"], environment: ["VIDEOBUS_TOKEN": "s3cret"]).0 == 0
+        })
     }
 }
