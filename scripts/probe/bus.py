@@ -69,9 +69,8 @@ def legit_call(args):
     return ok, time.monotonic() - started, " ".join(detail)
 
 
-def open_many(host, port, count, budget):
-    """Opens up to `count` connections within `budget` seconds (non-blocking connects)."""
-    sockets = []
+def open_many(host, port, count, budget, sockets):
+    """Opens up to `count` connections into `sockets` within `budget` seconds (non-blocking connects)."""
     stop = min(time.monotonic() + budget, DEADLINE)
     while len(sockets) < count and time.monotonic() < stop:
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -82,12 +81,15 @@ def open_many(host, port, count, budget):
             s.close()
             break
         sockets.append(s)
-    # Wait until the connects finished (writable) or the budget ran out.
-    pending = list(sockets)
+    # Wait until the connects finished (writable) or the budget ran out (poll: descriptors pass 1024).
+    poller = select.poll()
+    pending = {s.fileno(): s for s in sockets}
+    for fd in pending:
+        poller.register(fd, select.POLLOUT)
     while pending and time.monotonic() < stop:
-        _, writable, _ = select.select([], pending[:1000], [], 0.5)
-        done = set(writable)
-        pending = [s for s in pending if s not in done]
+        for fd, _ in poller.poll(500):
+            poller.unregister(fd)
+            pending.pop(fd, None)
     return sockets
 
 
@@ -144,7 +146,7 @@ def phase(name, args, run):
     before = rss_kib(args.pid)
     sockets = []
     try:
-        sockets, note = run()
+        note = run(sockets)
         during = rss_kib(args.pid)
         ok, seconds, detail = legit_call(args)
         print(f"   rss before {fmt(before)}, during {fmt(during)}")
@@ -181,14 +183,15 @@ def main():
     ok, seconds, detail = legit_call(args)
     print(f"baseline legitimate call: {'ok' if ok else 'FAILED'} in {seconds:.2f} s {detail}")
 
-    def idle():
-        sockets = open_many(host, port, count, 10)
-        closed, codes = closed_by_peer(sockets, wait=0.5)
-        return sockets, f"{len(sockets)} idle connections opened; {closed} closed by the listener; answers {codes}"
+    def idle(sockets):
+        open_many(host, port, count, 10, sockets)
+        # Long enough for the listener to accept them all and for its handshake deadline (default 5 s) to pass.
+        closed, codes = closed_by_peer(sockets, wait=6.5)
+        return f"{len(sockets)} idle connections opened; {closed} closed by the listener; answers {codes}"
     phase("idle", args, idle)
 
-    def handshaked():
-        sockets = open_many(host, port, count, 10)
+    def handshaked(sockets):
+        open_many(host, port, count, 10, sockets)
         data = hello(token)
         sent = 0
         for s in sockets:
@@ -197,15 +200,16 @@ def main():
                 sent += 1
             except OSError:
                 pass
-        closed, codes = closed_by_peer(sockets, wait=1.0)
-        return sockets, f"{len(sockets)} connections, {sent} hellos sent ({'with' if token else 'without'} token); {closed} closed by the listener; answers {codes}"
+        closed, codes = closed_by_peer(sockets, wait=3.0)
+        return f"{len(sockets)} connections, {sent} hellos sent ({'with' if token else 'without'} token); {closed} closed by the listener; answers {codes}"
     phase("handshaked", args, handshaked)
 
-    def trickle():
-        sockets = open_many(host, port, 50, 5)
+    def trickle(sockets):
+        open_many(host, port, 50, 5, sockets)
         data = hello(token)
         started = time.monotonic()
         closed_at = None
+        seen = {}
         for i in range(min(len(data), 12)):
             if time.monotonic() > DEADLINE - 10:
                 break
@@ -216,18 +220,23 @@ def main():
                     alive += 1
                 except OSError:
                     pass
-            closed, _ = closed_by_peer(sockets)
+            closed, codes = closed_by_peer(sockets)
+            for code, n in codes.items():
+                seen[code] = seen.get(code, 0) + n
             if closed == len(sockets) and closed_at is None:
                 closed_at = time.monotonic() - started
                 break
             time.sleep(1)
         closed, codes = closed_by_peer(sockets, wait=0.5)
+        for code, n in codes.items():
+            seen[code] = seen.get(code, 0) + n
+        codes = seen
         when = f"all closed after {closed_at:.1f} s" if closed_at is not None else f"{closed} of {len(sockets)} closed after {time.monotonic() - started:.1f} s"
-        return sockets, f"{len(sockets)} connections trickling a hello at 1 byte/s: {when}; answers {codes}"
+        return f"{len(sockets)} connections trickling a hello at 1 byte/s: {when}; answers {codes}"
     phase("trickle", args, trickle)
 
-    def oversize():
-        sockets = open_many(host, port, 200, 5)
+    def oversize(sockets):
+        open_many(host, port, 200, 5, sockets)
         prefix = struct.pack(">IBBHI", 16 << 20, 1, 0, 16, 0)
         chunk = b"\0" * 65536
         refused_early = 0
@@ -243,7 +252,7 @@ def main():
                 except OSError:
                     refused_early += 1
         closed, codes = closed_by_peer(sockets, wait=1.0)
-        return sockets, f"{len(sockets)} connections announcing a 16 MiB first frame: {closed} closed by the listener ({refused_early} sends refused); answers {codes}"
+        return f"{len(sockets)} connections announcing a 16 MiB first frame: {closed} closed by the listener ({refused_early} sends refused); answers {codes}"
     phase("oversize", args, oversize)
 
     print(f"\nfinal rss {fmt(rss_kib(args.pid))}")
