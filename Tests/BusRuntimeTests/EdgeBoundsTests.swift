@@ -101,6 +101,47 @@ import Testing
         await #expect(throws: BusError.self) { try await truncated.connect(host: "127.0.0.1", port: port) }
     }
 
+    @Test func longPollsHaveTheirOwnBudgetAndEndWithTheirConnection() async throws {
+        var configuration = TestNodes.configuration("store", maxInFlightPerNode: 1)
+        configuration.maxLongPollsPerConnection = 3
+        configuration.maxLongPollsPerNode = 4
+        let server = BusNode(configuration: configuration, group: TestNodes.group)
+        // Holds until cancelled (or 60 s).
+        server.register("hold", longPoll: true, .async { _, _ in
+            try await Task.sleep(for: .seconds(60))
+            return ByteBuffer(string: "{}")
+        })
+        let port = try await server.start().port!
+        defer { Task { try await server.shutdown(grace: .zero) } }
+        let caller = BusNode(configuration: TestNodes.configuration("caller"), group: TestNodes.group)
+
+        func hold(on connection: PeerConnection) -> EventLoopFuture<ByteBuffer> {
+            let promise = connection.eventLoop.makePromise(of: ByteBuffer.self)
+            connection.call(FrameHeader(kind: .request, service: "store", method: "hold"), body: ByteBuffer(), deadline: .now() + .seconds(30), promise: promise)
+            return promise.futureResult
+        }
+        let a = try await caller.connect(host: "127.0.0.1", port: port)
+        let b = try await caller.connect(host: "127.0.0.1", port: port)
+        _ = (0..<3).map { _ in hold(on: a) }
+        let perConnection = await #expect(throws: BusError.self) { try await hold(on: a).get() }
+        #expect(perConnection?.code == .overloaded)
+        #expect(perConnection?.message.contains("max_long_polls_per_connection") == true)
+        _ = hold(on: b)
+        #expect(await eventually { server.longPollsOutstanding == 4 })
+        let perNode = await #expect(throws: BusError.self) { try await hold(on: b).get() }
+        #expect(perNode?.message.contains("max_long_polls_per_node") == true)
+
+        // Four held polls, one in-flight slot: other requests are still served.
+        _ = try await b.call(service: "store", method: "ping")
+        _ = try await a.call(service: "store", method: "ping")
+
+        // A closed connection's polls end at once and free the budget.
+        await a.close()
+        #expect(await eventually(timeout: .seconds(10)) { server.longPollsOutstanding == 1 })
+        await b.close()
+        #expect(await eventually(timeout: .seconds(10)) { server.longPollsOutstanding == 0 })
+    }
+
     @Test func peerStringsAreEscapedForLogs() {
         #expect(escapedForLog("store-1") == "store-1")
         let forged = escapedForLog("x\n2026-01-01T00:00:00 info registry : registered evil\r\t\u{1B}[31m\u{2028}\\")

@@ -108,6 +108,25 @@ import Testing
         try await cluster.stop()
     }
 
+    @Test func theRegistryHoldsAtMostMaxInstances() async throws {
+        var limits = RegistryLimits()
+        limits.maxInstances = 5
+        let cluster = try await RegistryCluster.start(maxLease: .seconds(5), limits: limits)
+        var connections: [PeerConnection] = []
+        for c in 0..<3 {
+            let connection = try await rawConnection(cluster)
+            connections.append(connection)
+            for i in 0..<2 where c * 2 + i < 5 { try await register(record("ghost-\(c)-\(i)"), on: connection) }
+        }
+        let full = await #expect(throws: BusError.self) { try await register(record("ghost-late"), on: connections[2]) }
+        #expect(full?.code == .limitExceeded)
+        #expect(full?.message.contains("max_instances") == true)
+        // Re-registering one already held still works.
+        try await register(record("ghost-0-0"), on: connections[0])
+        for connection in connections { await connection.close() }
+        try await cluster.stop()
+    }
+
     @Test func aCallerWithAWrongTokenFailsAtOnceUnauthenticated() async throws {
         let cluster = try await RegistryCluster.start { $0.token = "s3cret" }
         let caller = BusNode(configuration: BusNode.Configuration(
