@@ -63,12 +63,13 @@ import Testing
 
     @Test func aWatchFloodDoesNotStarveHeartbeatsOrLookups() async throws {
         // Few in-flight slots: without the watches' own budget, the held watches would take them all.
-        let cluster = try await RegistryCluster.start(maxLease: .seconds(2)) { configuration in
+        // A long lease, so that no expiry changes the book (which would answer the held watches).
+        let cluster = try await RegistryCluster.start(maxLease: .seconds(30)) { configuration in
             configuration.maxInFlightPerNode = 8
             configuration.maxLongPollsPerConnection = 4
             configuration.maxLongPollsPerNode = 100
         }
-        let store = RegistryCluster.node("store", registryPorts: [cluster.registryPort], lease: .milliseconds(600))
+        let store = RegistryCluster.node("store", registryPorts: [cluster.registryPort], lease: .seconds(6))
         try await store.start()
         #expect(await eventually { try await cluster.lookup("store").instances.count == 1 })
 
@@ -94,11 +95,13 @@ import Testing
         #expect(await eventually { refused.value.load(ordering: .relaxed) == 8 }, "refused \(refused.value.load(ordering: .relaxed)) of 24 watches")
         #expect(await eventually { cluster.registry.longPollsOutstanding >= 16 })
 
-        // Meanwhile the store's heartbeats keep it registered over several leases, and lookups answer.
-        for _ in 0..<4 {
-            #expect(try await cluster.lookup("store").instances.count == 1)
-            try await Task.sleep(for: .milliseconds(300)) // lets leases run: the bound is that the store stays registered
-        }
+        // Meanwhile lookups answer, and the store's heartbeats (every 2 s) are served: its lease age drops again.
+        var oldest = try #require(try await cluster.lookup("store").instances.first).leaseAgeMs
+        #expect(await eventually(timeout: .seconds(10)) {
+            let age = try #require(try await cluster.lookup("store").instances.first).leaseAgeMs
+            defer { oldest = max(oldest, age) }
+            return age < oldest
+        }, "no heartbeat served while the watches were held")
         #expect(cluster.registry.longPollsOutstanding >= 16, "the flood's watches were still held")
 
         // Closing the connections ends their held watches at once, freeing the budget.
