@@ -167,7 +167,12 @@ final class RegistryClient: Sendable {
                     grantedLease = nil
                     continue
                 }
-                logger.debug("registry \(link.address) unreachable: \(error.message)")
+                if error.code == .unauthenticated {
+                    // A wrong token is a misconfiguration, not a passing failure: say so loudly.
+                    logger.warning("registry \(link.address) refused this node: \(error.message)")
+                } else {
+                    logger.debug("registry \(link.address) unreachable: \(error.message)")
+                }
                 try? await Task.sleep(for: .nanoseconds(backoff.next(max: .nanoseconds((grantedLease ?? lease).nanoseconds / 3)).nanoseconds))
             }
         }
