@@ -23,9 +23,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var inFlight = 0
     /// Long polls of this connection being held (they take no in-flight slot).
     private var longPolls = 0
-    /// Their tasks, cancelled when the connection closes: a closed peer's
-    /// polls must not hold the node's long-poll budget for their whole wait.
-    private var longPollTasks: [UInt64: Task<Void, Never>] = [:]
+    /// Tasks of async handlers (long polls included) still running, with the
+    /// timer that cancels each at its deadline. All are cancelled when the
+    /// connection closes: nobody is left to answer, and a closed peer's work
+    /// must not hold in-flight slots or the long-poll budget.
+    private var handlerTasks: [UInt64: (task: Task<Void, Never>, deadline: Scheduled<Void>?)] = [:]
     private var context: ChannelHandlerContext?
     /// Closes a connection whose hello has not arrived in time.
     private var handshakeTimer: Scheduled<Void>?
@@ -96,8 +98,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         state = .closed
-        for task in longPollTasks.values { task.cancel() }
-        longPollTasks.removeAll()
+        for (task, deadline) in handlerTasks.values {
+            deadline?.cancel()
+            task.cancel()
+        }
+        handlerTasks.removeAll()
         context.fireChannelInactive()
     }
 
@@ -224,9 +229,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 } catch {
                     result = .failure(BusError(handlerError: error))
                 }
+                // Cancelled at its deadline: whatever it threw, the answer is deadline-exceeded.
+                let cancelled = Task.isCancelled
                 loopBound.eventLoop.execute {
-                    if isLongPoll { loopBound.value.longPollTasks.removeValue(forKey: id) }
-                    if requestContext.isExpired, case .success = result {
+                    loopBound.value.handlerTasks.removeValue(forKey: id)?.deadline?.cancel()
+                    if requestContext.isExpired, cancelled || { if case .success = result { true } else { false } }() {
                         completion.value(.failure(BusError(.deadlineExceeded, "\(service).\(method) finished after its deadline")))
                     } else {
                         completion.value(result)
@@ -234,8 +241,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                     loopBound.value.scheduleFlush()
                 }
             }
-            if isLongPoll {
-                if case .closed = state { task.cancel() } else { longPollTasks[id] = task }
+            if case .closed = state {
+                task.cancel()
+            } else {
+                // Past its deadline the caller has stopped waiting: stop the work too.
+                let timer = deadline.map { context.eventLoop.scheduleTask(deadline: $0) { task.cancel() } }
+                handlerTasks[id] = (task, timer)
             }
         }
     }

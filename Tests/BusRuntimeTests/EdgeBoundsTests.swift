@@ -142,6 +142,24 @@ import Testing
         #expect(await eventually(timeout: .seconds(10)) { server.longPollsOutstanding == 0 })
     }
 
+    @Test func handlerTasksAreCancelledAtTheirDeadlineAndWhenTheirConnectionCloses() async throws {
+        // Holds until cancelled (or 60 s).
+        let (server, client) = try await TestNodes.serve(methods: ["slow": .async { _, _ in
+            try await Task.sleep(for: .seconds(60))
+            return ByteBuffer(string: "{}")
+        }])
+        defer { Task { try await server.shutdown(grace: .zero) } }
+        let expired = await #expect(throws: BusError.self) { try await client.call(service: "store", method: "slow", timeout: .milliseconds(200)) }
+        #expect(expired?.code == .deadlineExceeded)
+        #expect(await eventually(timeout: .seconds(10)) { server.requestsInFlight == 0 }, "the handler still runs past its deadline")
+
+        let promise = client.eventLoop.makePromise(of: ByteBuffer.self)
+        client.call(FrameHeader(kind: .request, service: "store", method: "slow"), body: ByteBuffer(), deadline: .now() + .seconds(30), promise: promise)
+        #expect(await eventually { server.requestsInFlight == 1 })
+        await client.close()
+        #expect(await eventually(timeout: .seconds(10)) { server.requestsInFlight == 0 }, "the handler still runs after its connection closed")
+    }
+
     @Test func peerStringsAreEscapedForLogs() {
         #expect(escapedForLog("store-1") == "store-1")
         let forged = escapedForLog("x\n2026-01-01T00:00:00 info registry : registered evil\r\t\u{1B}[31m\u{2028}\\")
