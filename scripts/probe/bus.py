@@ -200,7 +200,8 @@ def main():
                 sent += 1
             except OSError:
                 pass
-        closed, codes = closed_by_peer(sockets, wait=3.0)
+        # Long enough for the listener to accept them all (it takes them off a 256-deep backlog).
+        closed, codes = closed_by_peer(sockets, wait=12.0)
         return f"{len(sockets)} connections, {sent} hellos sent ({'with' if token else 'without'} token); {closed} closed by the listener; answers {codes}"
     phase("handshaked", args, handshaked)
 
