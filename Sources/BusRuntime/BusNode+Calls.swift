@@ -120,7 +120,7 @@ extension BusNode {
             throw BusError(.noResponders, "no registry is configured, so \(what()) cannot be found")
         }
         startDiscoveryIfNeeded()
-        if registry.snapshot == nil, !(await registry.waitForSnapshot(until: deadline)) {
+        if registry.snapshot == nil, !(try await registry.waitForSnapshot(until: deadline)) {
             throw BusError(.noResponders, "no registry answered before the deadline")
         }
         return registry

@@ -32,6 +32,20 @@ extension BusNode {
         /// A connection silent this long is pinged; silent twice as long, it is
         /// closed and its calls fail `unavailable`.
         public var keepAlive: TimeAmount
+        /// How long an accepted connection may take to deliver its hello;
+        /// past it the peer gets an `error` (`deadline-exceeded`, naming
+        /// `handshake_timeout`) and the connection closes.
+        public var handshakeTimeout: TimeAmount
+        /// Connections the listener holds at once; one more is answered with
+        /// an `error` (`overloaded`, naming `max_connections`) and closed.
+        public var maxConnections: Int
+        /// Long polls (methods registered with `longPoll: true`, the registry's
+        /// `watch`) one connection may have outstanding. They take no in-flight
+        /// slot, so held polls never starve other requests; beyond this they
+        /// are answered `overloaded`.
+        public var maxLongPollsPerConnection: Int
+        /// Long polls outstanding across all connections; beyond this, `overloaded`.
+        public var maxLongPollsPerNode: Int
 
         public init(
             identity: NodeIdentity,
@@ -46,8 +60,16 @@ extension BusNode {
             registries: [ServiceAddress] = [],
             advertisedHost: String? = nil,
             lease: TimeAmount = .seconds(6),
-            keepAlive: TimeAmount = .seconds(10)
+            keepAlive: TimeAmount = .seconds(10),
+            handshakeTimeout: TimeAmount = .seconds(5),
+            maxConnections: Int = 4096,
+            maxLongPollsPerConnection: Int = 16,
+            maxLongPollsPerNode: Int = 1024
         ) {
+            self.handshakeTimeout = handshakeTimeout
+            self.maxConnections = maxConnections
+            self.maxLongPollsPerConnection = maxLongPollsPerConnection
+            self.maxLongPollsPerNode = maxLongPollsPerNode
             self.keepAlive = keepAlive
             self.registries = registries
             self.advertisedHost = advertisedHost

@@ -24,6 +24,7 @@ public final class BusNode: Sendable {
 
     private struct State {
         var methods: [String: MethodHandler] = [:]
+        var longPollMethods: Set<String> = []
         var subscriptions: [String: EventHandler] = [:]
         var drainHooks: [@Sendable () async -> Void] = []
         var core: NodeCore?
@@ -49,11 +50,18 @@ public final class BusNode: Sendable {
     public static let systemMethods: Set<String> = ["ping", "echo", "info"]
 
     /// Adds a method. Only before ``start()``; names in ``systemMethods`` are reserved.
-    public func register(_ method: String, _ handler: MethodHandler) {
+    ///
+    /// - Parameter longPoll: the method holds its answer until something
+    ///   changes (a watch). Its requests take no in-flight slot, so held polls
+    ///   never starve other requests; instead they are bounded by
+    ///   ``Configuration/maxLongPollsPerConnection`` and
+    ///   ``Configuration/maxLongPollsPerNode``, beyond which they are answered `overloaded`.
+    public func register(_ method: String, longPoll: Bool = false, _ handler: MethodHandler) {
         precondition(!Self.systemMethods.contains(method), "\(method) is a system method")
         state.withLockedValue {
             precondition($0.core == nil, "register methods before starting the node")
             $0.methods[method] = handler
+            if longPoll { $0.longPollMethods.insert(method) } else { $0.longPollMethods.remove(method) }
         }
     }
 
@@ -85,7 +93,7 @@ public final class BusNode: Sendable {
             precondition(state.core == nil, "the node is already started")
             var methods = state.methods
             SystemMethods.install(into: &methods, configuration: configuration, node: self)
-            let core = NodeCore(configuration: configuration, methods: methods, subscriptions: state.subscriptions, logger: logger)
+            let core = NodeCore(configuration: configuration, methods: methods, longPollMethods: state.longPollMethods, subscriptions: state.subscriptions, logger: logger)
             state.core = core
             return core
         }
@@ -97,10 +105,16 @@ public final class BusNode: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    guard core.admitConnection() else {
+                        // One connection too many: say so (cheaply, without a handler) and close.
+                        ServerConnectionHandler.refuseOverLimit(channel, core: core)
+                        return
+                    }
+                    channel.closeFuture.whenComplete { _ in core.releaseConnection() }
                     let handler = ServerConnectionHandler(core: core, allocator: channel.allocator)
                     try channel.pipeline.syncOperations.addHandlers([
                         IdleStateHandler(readTimeout: keepAlive * 3),
-                        ByteToMessageHandler(FrameDecoder(limits: limits)),
+                        ByteToMessageHandler(FrameDecoder(limits: limits, firstFrameMaxBytes: WireLimits.maxHelloBytes)),
                         handler,
                     ])
                     let id = ObjectIdentifier(handler)
@@ -132,6 +146,16 @@ public final class BusNode: Sendable {
     /// The address the node listens on, once started.
     public var localAddress: SocketAddress? {
         state.withLockedValue { $0.listener?.localAddress }
+    }
+
+    /// Connections accepted and open right now.
+    public var connectionCount: Int {
+        state.withLockedValue { $0.core?.connectionCount ?? 0 }
+    }
+
+    /// Long polls (watches) held right now, across all connections.
+    public var longPollsOutstanding: Int {
+        state.withLockedValue { $0.core?.longPollsOutstanding ?? 0 }
     }
 
     /// Requests being served right now, across all connections.

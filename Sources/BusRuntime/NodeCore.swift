@@ -9,6 +9,8 @@ import Synchronization
 final class NodeCore: Sendable {
     let configuration: BusNode.Configuration
     let methods: [String: MethodHandler]
+    /// Methods that hold their answer until something changes (see ``BusNode/register(_:longPoll:_:)``).
+    let longPollMethods: Set<String>
     let subscriptions: [String: EventHandler]
     let logger: Logger
     let metrics: RequestMetrics
@@ -18,9 +20,19 @@ final class NodeCore: Sendable {
     private let draining = Atomic<Bool>(false)
     private let connections = NIOLockedValueBox<[ObjectIdentifier: NIOLoopBound<ServerConnectionHandler>]>([:])
 
-    init(configuration: BusNode.Configuration, methods: [String: MethodHandler], subscriptions: [String: EventHandler], logger: Logger) {
+    private let longPolls = Atomic<Int>(0)
+    private let openConnections = Atomic<Int>(0)
+    private let connectionSerial = Atomic<UInt64>(0)
+
+    /// A fresh connection id (from 1), for ``RequestContext/connectionID``.
+    func nextConnectionID() -> UInt64 {
+        connectionSerial.add(1, ordering: .relaxed).newValue
+    }
+
+    init(configuration: BusNode.Configuration, methods: [String: MethodHandler], longPollMethods: Set<String> = [], subscriptions: [String: EventHandler], logger: Logger) {
         self.configuration = configuration
         self.methods = methods
+        self.longPollMethods = longPollMethods
         self.subscriptions = subscriptions
         self.metrics = RequestMetrics(service: configuration.identity.service)
         self.logger = logger
@@ -41,6 +53,37 @@ final class NodeCore: Sendable {
     }
 
     var requestsInFlight: Int { inFlight.load(ordering: .relaxed) }
+
+    /// Takes a node-wide long-poll slot, or returns false when all are taken.
+    func admitLongPoll() -> Bool {
+        if longPolls.add(1, ordering: .relaxed).newValue > configuration.maxLongPollsPerNode {
+            longPolls.subtract(1, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
+
+    func releaseLongPoll() {
+        longPolls.subtract(1, ordering: .relaxed)
+    }
+
+    var longPollsOutstanding: Int { longPolls.load(ordering: .relaxed) }
+
+    /// Counts an accepted connection in, or returns false at `maxConnections`.
+    func admitConnection() -> Bool {
+        if openConnections.add(1, ordering: .relaxed).newValue > configuration.maxConnections {
+            openConnections.subtract(1, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
+
+    func releaseConnection() {
+        openConnections.subtract(1, ordering: .relaxed)
+    }
+
+    /// Accepted connections open right now.
+    var connectionCount: Int { openConnections.load(ordering: .relaxed) }
 
     var isDraining: Bool { draining.load(ordering: .relaxed) }
 

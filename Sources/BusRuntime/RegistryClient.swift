@@ -24,6 +24,9 @@ final class RegistryClient: Sendable {
         var tasks: [Task<Void, Never>] = []
         var instanceState = RegistryProtocol.InstanceState.serving
         var isWatching = false
+        /// Set while every registry refuses this node's handshake (a wrong
+        /// token): waiting for a snapshot is then pointless.
+        var refusal: BusError?
     }
 
     init(addresses: [ServiceAddress], configuration: BusNode.Configuration, group: any EventLoopGroup, logger: Logger) {
@@ -78,10 +81,13 @@ final class RegistryClient: Sendable {
         Set(routable().filter { $0.record.subscriptions.contains(topic) }.map(\.record.service)).sorted()
     }
 
-    /// Waits until a first snapshot has arrived, or `deadline`.
-    func waitForSnapshot(until deadline: NIODeadline) async -> Bool {
+    /// Waits until a first snapshot has arrived, or `deadline`; throws at once
+    /// when the registries refused this node (`unauthenticated`): no wait helps.
+    func waitForSnapshot(until deadline: NIODeadline) async throws(BusError) -> Bool {
         while NIODeadline.now() < deadline, !Task.isCancelled {
+            let (snapshot, refusal) = state.withLockedValue { ($0.snapshot, $0.refusal) }
             if snapshot != nil { return true }
+            if let refusal { throw refusal }
             try? await Task.sleep(for: .milliseconds(5))
         }
         return snapshot != nil
@@ -161,7 +167,12 @@ final class RegistryClient: Sendable {
                     grantedLease = nil
                     continue
                 }
-                logger.debug("registry \(link.address) unreachable: \(error.message)")
+                if error.code == .unauthenticated {
+                    // A wrong token is a misconfiguration, not a passing failure: say so loudly.
+                    logger.warning("registry \(link.address) refused this node: \(error.message)")
+                } else {
+                    logger.debug("registry \(link.address) unreachable: \(error.message)")
+                }
                 try? await Task.sleep(for: .nanoseconds(backoff.next(max: .nanoseconds((grantedLease ?? lease).nanoseconds / 3)).nanoseconds))
             }
         }
@@ -179,6 +190,11 @@ final class RegistryClient: Sendable {
                 update(snapshot)
                 backoff.reset()
             } catch {
+                if error.code == .unauthenticated || error.code == .unsupportedVersion {
+                    // Retrying will not help: callers waiting for a first snapshot are told now.
+                    let refused = links.count == 1 || index == links.count - 1
+                    if refused { state.withLockedValue { $0.refusal = BusError(error.code, "registry \(link.address) refused this node: \(error.message)", retryable: false) } }
+                }
                 logger.debug("watching registry \(link.address) failed: \(error.message)")
                 // Revisions of different registries are unrelated: start over on the next one.
                 index = (index + 1) % links.count
@@ -192,6 +208,7 @@ final class RegistryClient: Sendable {
         let now = NIODeadline.now()
         state.withLockedValue { state in
             state.snapshot = snapshot
+            state.refusal = nil
             for (service, instances) in Dictionary(grouping: snapshot.instances, by: \.record.service) {
                 state.lastKnown[service] = (instances, now)
             }

@@ -13,6 +13,9 @@ public struct RequestContext: Sendable {
     public let idempotencyKey: String?
     /// W3C traceparent of the operation.
     public let trace: String?
+    /// Which accepted connection the request came on: unique within the
+    /// serving node (from 1), 0 for a request made in process. For per-peer bounds.
+    public let connectionID: UInt64
     /// Carries `request-id` and `method` metadata (built on first use: most
     /// requests never log, and metadata costs an allocation).
     public var logger: Logger {
@@ -23,8 +26,9 @@ public struct RequestContext: Sendable {
     private let baseLogger: Logger
     private var customLogger: Logger?
 
-    init(requestID: UInt64, service: String, method: String, deadline: NIODeadline?, idempotencyKey: String?, trace: String?, logger: Logger) {
+    init(requestID: UInt64, service: String, method: String, deadline: NIODeadline?, idempotencyKey: String?, trace: String?, connectionID: UInt64 = 0, logger: Logger) {
         self.requestID = requestID
+        self.connectionID = connectionID
         self.service = service
         self.method = method
         self.deadline = deadline
@@ -35,8 +39,8 @@ public struct RequestContext: Sendable {
 
     /// A context for calling a handler in process (tests, tools): no
     /// connection, request id 0.
-    public init(service: String, method: String, deadline: NIODeadline? = nil, idempotencyKey: String? = nil, trace: String? = nil, logger: Logger) {
-        self.init(requestID: 0, service: service, method: method, deadline: deadline, idempotencyKey: idempotencyKey, trace: trace, logger: logger)
+    public init(service: String, method: String, deadline: NIODeadline? = nil, idempotencyKey: String? = nil, trace: String? = nil, connectionID: UInt64 = 0, logger: Logger) {
+        self.init(requestID: 0, service: service, method: method, deadline: deadline, idempotencyKey: idempotencyKey, trace: trace, connectionID: connectionID, logger: logger)
     }
 
     private static func annotate(_ logger: Logger, requestID: UInt64, service: String, method: String) -> Logger {

@@ -21,10 +21,23 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private let inflater: BodyInflater
     /// Requests of this connection being worked on.
     private var inFlight = 0
+    /// Long polls of this connection being held (they take no in-flight slot).
+    private var longPolls = 0
+    /// Tasks of async handlers (long polls included) still running, with the
+    /// timer that cancels each at its deadline. All are cancelled when the
+    /// connection closes: nobody is left to answer, and a closed peer's work
+    /// must not hold in-flight slots or the long-poll budget.
+    private var handlerTasks: [UInt64: (task: Task<Void, Never>, deadline: Scheduled<Void>?)] = [:]
     private var context: ChannelHandlerContext?
+    /// Closes a connection whose hello has not arrived in time.
+    private var handshakeTimer: Scheduled<Void>?
+
+    /// Unique within the node: handlers bound per-peer resources by it.
+    private let connectionID: UInt64
 
     init(core: NodeCore, allocator: ByteBufferAllocator) {
         self.core = core
+        self.connectionID = core.nextConnectionID()
         self.inflater = BodyInflater(limits: core.configuration.limits)
         // Until the hello says otherwise, assume the protocol's defaults and no compression.
         self.outbox = FrameOutbox(encoder: FrameEncoder(compression: nil), allocator: allocator)
@@ -33,10 +46,31 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         core.connectionOpened(NIOLoopBound(self, eventLoop: context.eventLoop))
+        // A hello trickled a byte at a time must not hold the connection forever.
+        let timeout = core.configuration.handshakeTimeout
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        handshakeTimer = context.eventLoop.scheduleTask(in: timeout) {
+            loopBound.value.handshakeTimedOut(after: timeout)
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        handshakeTimer?.cancel()
+        handshakeTimer = nil
         self.context = nil
+    }
+
+    private func handshakeTimedOut(after timeout: TimeAmount) {
+        guard case .awaitingHello = state, let context else { return }
+        core.logger.debug("closing a connection that sent no hello within handshake_timeout")
+        refuse(BusError(.deadlineExceeded, "no hello within handshake_timeout \(timeout.nanoseconds / 1_000_000) ms"), context: context)
+    }
+
+    /// Answers a connection beyond `max_connections` with an `error` frame and
+    /// closes it; it gets no connection handler and no frame decoder.
+    static func refuseOverLimit(_ channel: any Channel, core: NodeCore) {
+        let error = BusError(.overloaded, "\(core.configuration.identity.instance) holds max_connections \(core.configuration.maxConnections) connections")
+        try? channel.pipeline.syncOperations.addHandler(OverLimitRefusal(error: error))
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -64,6 +98,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         state = .closed
+        for (task, deadline) in handlerTasks.values {
+            deadline?.cancel()
+            task.cancel()
+        }
+        handlerTasks.removeAll()
         context.fireChannelInactive()
     }
 
@@ -96,6 +135,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     // MARK: - Handshake
 
     private func handshake(_ frame: Frame, context: ChannelHandlerContext) {
+        handshakeTimer?.cancel()
+        handshakeTimer = nil
         guard frame.header.kind == .hello else {
             return refuse(BusError(.protocolError, "the first frame must be a hello, not \(frame.header.kind.rawValue)"), context: context)
         }
@@ -109,7 +150,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             return refuse(BusError(.unsupportedVersion, "versions \(hello.versions) offered; this node speaks \(FramePrefix.version)"), context: context)
         }
         if let token = core.configuration.token, !constantTimeEquals(hello.token ?? "", token) {
-            core.logger.warning("refused a peer with a wrong token", metadata: ["peer": "\(hello.node.instance)"])
+            core.logger.warning("refused a peer with a wrong token", metadata: ["peer": "\(escapedForLog(hello.node.instance))"])
             return refuse(BusError(.unauthenticated, "invalid token"), context: context)
         }
         let codecs = hello.codecs.filter { core.configuration.codecs.contains($0) }
@@ -133,7 +174,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         // Names come from the peer: unknown ones share one label, so no peer can grow the metrics without bound.
         let method = header.method.flatMap { core.methods[$0] == nil ? nil : $0 } ?? "_unknown"
         let metrics = core.metrics
-        if let refusal = admitWork() {
+        let isLongPoll = core.longPollMethods.contains(method)
+        if let refusal = isLongPoll ? admitLongPoll() : admitWork() {
             metrics.record(method: method, outcome: refusal, since: arrived)
             return answer(id, .failure(refusal))
         }
@@ -141,7 +183,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         func complete(_ result: Result<ByteBuffer, BusError>) {
             precondition(!released)
             released = true
-            releaseWork()
+            if isLongPoll { releaseLongPoll() } else { releaseWork() }
             if case .failure(let error) = result {
                 metrics.record(method: method, outcome: error, since: arrived)
             } else {
@@ -171,7 +213,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
         let requestContext = RequestContext(
             requestID: id, service: service, method: method, deadline: deadline,
-            idempotencyKey: header.idempotencyKey, trace: header.trace, logger: core.logger
+            idempotencyKey: header.idempotencyKey, trace: header.trace, connectionID: connectionID, logger: core.logger
         )
 
         switch handler {
@@ -180,21 +222,31 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         case .async(let run):
             let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
             let completion = NIOLoopBound(complete, eventLoop: context.eventLoop)
-            Task {
+            let task = Task {
                 let result: Result<ByteBuffer, BusError>
                 do {
                     result = .success(try await RequestContext.$current.withValue(requestContext) { try await run(body, requestContext) })
                 } catch {
                     result = .failure(BusError(handlerError: error))
                 }
+                // Cancelled at its deadline: whatever it threw, the answer is deadline-exceeded.
+                let cancelled = Task.isCancelled
                 loopBound.eventLoop.execute {
-                    if requestContext.isExpired, case .success = result {
+                    loopBound.value.handlerTasks.removeValue(forKey: id)?.deadline?.cancel()
+                    if requestContext.isExpired, cancelled || { if case .success = result { true } else { false } }() {
                         completion.value(.failure(BusError(.deadlineExceeded, "\(service).\(method) finished after its deadline")))
                     } else {
                         completion.value(result)
                     }
                     loopBound.value.scheduleFlush()
                 }
+            }
+            if case .closed = state {
+                task.cancel()
+            } else {
+                // Past its deadline the caller has stopped waiting: stop the work too.
+                let timer = deadline.map { context.eventLoop.scheduleTask(deadline: $0) { task.cancel() } }
+                handlerTasks[id] = (task, timer)
             }
         }
     }
@@ -214,6 +266,26 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private func releaseWork() {
         inFlight -= 1
         core.release()
+    }
+
+    /// Takes a long-poll slot (per connection, then node-wide), or says why not.
+    private func admitLongPoll() -> BusError? {
+        if core.isDraining {
+            return BusError(.unavailable, "\(core.configuration.identity.instance) is draining")
+        }
+        guard longPolls < core.configuration.maxLongPollsPerConnection else {
+            return BusError(.overloaded, "this connection holds max_long_polls_per_connection \(core.configuration.maxLongPollsPerConnection) long polls")
+        }
+        guard core.admitLongPoll() else {
+            return BusError(.overloaded, "\(core.configuration.identity.instance) holds max_long_polls_per_node \(core.configuration.maxLongPollsPerNode) long polls")
+        }
+        longPolls += 1
+        return nil
+    }
+
+    private func releaseLongPoll() {
+        longPolls -= 1
+        core.releaseLongPoll()
     }
 
     // MARK: - Events
@@ -326,14 +398,71 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 }
 
-/// Compares secrets in time that does not depend on where they differ.
+/// Says `error` as soon as the connection is active, ignores what it reads, and closes.
+final class OverLimitRefusal: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    private let error: BusError
+
+    init(error: BusError) { self.error = error }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { refuse(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        refuse(context)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+
+    private var sent = false
+
+    private func refuse(_ context: ChannelHandlerContext) {
+        guard !sent else { return }
+        sent = true
+        var out = context.channel.allocator.buffer(capacity: 160)
+        try? FrameEncoder(compression: nil).write(Frame(header: FrameHeader(kind: .error, error: error)), to: &out)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(out)).whenComplete { _ in channel.close(promise: nil) }
+    }
+}
+
+/// Compares secrets byte for byte, in time that does not depend on where they
+/// differ. Equal only when the lengths are equal and every byte is.
+///
+/// (The lengths are compared as whole integers: folding their difference
+/// into a byte once let a token followed by 256·k NUL bytes pass.)
 func constantTimeEquals(_ a: String, _ b: String) -> Bool {
     let x = Array(a.utf8), y = Array(b.utf8)
-    var difference = UInt8(truncatingIfNeeded: x.count ^ y.count)
+    var difference: UInt8 = x.count == y.count ? 0 : 1
     for i in 0..<max(x.count, y.count) {
         difference |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
     }
     return difference == 0
+}
+
+/// A string a peer supplied (an instance, service or method name), made safe
+/// to log: control characters, line and paragraph separators and backslashes
+/// are escaped, so a newline cannot forge a log line, and it is cut at 256
+/// characters.
+public func escapedForLog(_ string: String) -> String {
+    var out = ""
+    var count = 0
+    for scalar in string.unicodeScalars {
+        if count == 256 { out += "…"; break }
+        count += 1
+        switch scalar {
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029:
+            out += "\\u{\(String(scalar.value, radix: 16))}"
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out
 }
 
 /// Thrown by a handler to say its failure had no effect, so the caller may

@@ -5,26 +5,38 @@ import NIOCore
 /// when it is strictly smaller than the original.
 ///
 /// It owns one zlib stream, reset between bodies, so compressing costs no
-/// set-up or allocation per frame. Not thread-safe: one per connection.
+/// set-up or allocation per frame. The stream (about 256 KiB of zlib state)
+/// is made on the first body compressed: a connection that never sends a
+/// large body never pays for it. Not thread-safe: one per connection.
 public final class BodyDeflater {
     /// zlib level: 1 is fastest and is the protocol's recommended default; 9 compresses best.
     public let level: Int
-    private let stream: UnsafeMutablePointer<z_stream>
+    private var madeStream: UnsafeMutablePointer<z_stream>?
 
     public init(level: Int = 1) {
         precondition((0...9).contains(level), "zlib level must be 0...9, got \(level)")
         self.level = level
-        stream = .allocate(capacity: 1)
+    }
+
+    /// Whether the zlib state exists yet (it is made on first use).
+    public var hasState: Bool { madeStream != nil }
+
+    private var stream: UnsafeMutablePointer<z_stream> {
+        if let madeStream { return madeStream }
+        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         stream.initialize(to: z_stream())
         // Fails only for invalid parameters (ours are fixed) or out of memory.
         let status = czlib_deflate_init(stream, Int32(level), 15, 8)
         precondition(status == Z_OK, "deflateInit2 failed with \(status)")
+        madeStream = stream
+        return stream
     }
 
     deinit {
-        deflateEnd(stream)
-        stream.deinitialize(count: 1)
-        stream.deallocate()
+        guard let madeStream else { return }
+        deflateEnd(madeStream)
+        madeStream.deinitialize(count: 1)
+        madeStream.deallocate()
     }
 
     /// Appends the zlib stream of `body` to `out` if it is smaller than `body`.

@@ -13,7 +13,21 @@ import NIOCore
 public final class BodyInflater {
     public var limits: WireLimits
     private let allocator: ByteBufferAllocator
-    private let stream: UnsafeMutablePointer<z_stream>
+    /// Made on the first compressed body: most connections never receive one.
+    private var madeStream: UnsafeMutablePointer<z_stream>?
+
+    /// Whether the zlib state exists yet (it is made on first use).
+    public var hasState: Bool { madeStream != nil }
+
+    private var stream: UnsafeMutablePointer<z_stream> {
+        if let madeStream { return madeStream }
+        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        let status = czlib_inflate_init(stream, 15)
+        precondition(status == Z_OK, "inflateInit2 failed with \(status)")
+        madeStream = stream
+        return stream
+    }
 
     /// Deflate emits at most 1032 output bytes per input byte; the constant
     /// covers the zlib header, trailer and tiny streams.
@@ -22,16 +36,13 @@ public final class BodyInflater {
     public init(limits: WireLimits = .default, allocator: ByteBufferAllocator = ByteBufferAllocator()) {
         self.limits = limits
         self.allocator = allocator
-        stream = .allocate(capacity: 1)
-        stream.initialize(to: z_stream())
-        let status = czlib_inflate_init(stream, 15)
-        precondition(status == Z_OK, "inflateInit2 failed with \(status)")
     }
 
     deinit {
-        inflateEnd(stream)
-        stream.deinitialize(count: 1)
-        stream.deallocate()
+        guard let madeStream else { return }
+        inflateEnd(madeStream)
+        madeStream.deinitialize(count: 1)
+        madeStream.deallocate()
     }
 
     /// The body of `frame` as plain bytes.

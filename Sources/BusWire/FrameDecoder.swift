@@ -9,8 +9,11 @@ public struct FrameDecoder: ByteToMessageDecoder, Sendable {
 
     private var parser: FrameParser
 
-    public init(limits: WireLimits = .default) {
-        self.parser = FrameParser(limits: limits)
+    /// - Parameter firstFrameMaxBytes: a smaller limit for the first frame
+    ///   only: the accepting side passes ``WireLimits/maxHelloBytes``, so a
+    ///   peer that has not authenticated cannot make it buffer a large frame.
+    public init(limits: WireLimits = .default, firstFrameMaxBytes: Int? = nil) {
+        self.parser = FrameParser(limits: limits, firstFrameMaxBytes: firstFrameMaxBytes)
     }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {

@@ -17,9 +17,14 @@ public struct FrameParser: Sendable {
     }
 
     private var state = State.waitingForLength
+    /// The largest first frame accepted (the hello, read before the peer has
+    /// authenticated), when smaller than `limits.maxFrameBytes`; nil once the
+    /// first frame's length was accepted.
+    public var firstFrameMaxBytes: Int?
 
-    public init(limits: WireLimits = .default) {
+    public init(limits: WireLimits = .default, firstFrameMaxBytes: Int? = nil) {
         self.limits = limits
+        self.firstFrameMaxBytes = firstFrameMaxBytes
     }
 
     /// The number of bytes the parser needs buffered before it can make progress.
@@ -39,9 +44,13 @@ public struct FrameParser: Sendable {
             if frameLength < FramePrefix.sizeAfterLength {
                 throw WireError(.frameTooShort, "frame_length \(frameLength) is shorter than the \(FramePrefix.sizeAfterLength)-byte prefix")
             }
+            if let firstMax = firstFrameMaxBytes, firstMax < limits.maxFrameBytes, frameLength > firstMax {
+                throw WireError(.frameTooLarge, "frame of \(ByteCount(frameLength)) before the handshake exceeds max_hello_bytes \(ByteCount(firstMax))")
+            }
             if frameLength > limits.maxFrameBytes {
                 throw .limit(.frameTooLarge, .maxFrameBytes, received: frameLength, max: limits.maxFrameBytes, what: "frame")
             }
+            firstFrameMaxBytes = nil
             state = .waitingForFrame(length: frameLength)
         }
         guard case .waitingForFrame(let frameLength) = state, buffer.readableBytes >= 4 + frameLength else { return nil }

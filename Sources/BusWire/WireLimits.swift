@@ -28,6 +28,12 @@ public struct WireLimits: Sendable, Hashable, Codable {
     /// The defaults of protocol version 1.
     public static let `default` = WireLimits()
 
+    /// Largest `frame_length` an accepting side reads before the handshake
+    /// completes, whatever its `max_frame_bytes`: the hello is small, and a
+    /// peer that has not authenticated gets no large buffer (PROTOCOL.md §5, §11).
+    /// Fixed by the protocol, not negotiated; its name in errors is `max_hello_bytes`.
+    public static let maxHelloBytes = 16 << 10
+
     /// The names limits have on the wire, in the handshake and in error messages.
     public enum Name: String, Sendable, CaseIterable {
         case maxFrameBytes = "max_frame_bytes"

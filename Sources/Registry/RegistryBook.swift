@@ -11,6 +11,8 @@ actor RegistryBook {
         var renewedAt: NIODeadline
         var lease: TimeAmount
         var inFlight: Int
+        /// The connection that registered it (0: in process, unbounded).
+        var owner: UInt64
     }
 
     private var entries: [String: Entry] = [:]
@@ -19,17 +21,31 @@ actor RegistryBook {
     private var nextWatcher: UInt64 = 0
     private var isDraining = false
     let maxLease: TimeAmount
+    let limits: RegistryLimits
     static let minLease = TimeAmount.milliseconds(100)
 
-    init(maxLease: TimeAmount) {
+    init(maxLease: TimeAmount, limits: RegistryLimits = RegistryLimits()) {
         self.maxLease = maxLease
+        self.limits = limits
     }
 
-    func register(_ request: RegistryProtocol.RegisterRequest) -> RegistryProtocol.RegisterResponse {
+    /// - Parameter connection: the connection registering (``RequestContext/connectionID``);
+    ///   one connection may hold at most `limits.maxInstancesPerConnection`
+    ///   instances, the registry at most `limits.maxInstances`.
+    func register(_ request: RegistryProtocol.RegisterRequest, connection: UInt64 = 0) throws(BusError) -> RegistryProtocol.RegisterResponse {
         let lease = max(Self.minLease, min(.milliseconds(Int64(request.leaseMs)), maxLease))
         let state = request.state ?? .serving
         let previous = entries[request.record.instance]
-        entries[request.record.instance] = Entry(record: request.record, state: state, renewedAt: .now(), lease: lease, inFlight: 0)
+        if previous == nil, entries.count >= limits.maxInstances {
+            throw BusError(.limitExceeded, "the registry holds max_instances \(limits.maxInstances) instances")
+        }
+        if connection != 0, previous?.owner != connection {
+            let held = entries.values.lazy.filter { $0.owner == connection }.count
+            if held >= limits.maxInstancesPerConnection {
+                throw BusError(.limitExceeded, "this connection registered max_instances_per_connection \(limits.maxInstancesPerConnection) instances")
+            }
+        }
+        entries[request.record.instance] = Entry(record: request.record, state: state, renewedAt: .now(), lease: lease, inFlight: 0, owner: connection)
         if previous?.record != request.record || previous?.state != state { changed() }
         return RegistryProtocol.RegisterResponse(leaseMs: Int(lease.nanoseconds / 1_000_000), revision: revision)
     }
@@ -77,7 +93,14 @@ actor RegistryBook {
             try? await Task.sleep(for: .nanoseconds(wait.nanoseconds))
             await self?.wake(id)
         }
-        await withCheckedContinuation { watchers[id] = $0 }
+        // A cancelled watch (its connection closed) is answered at once, freeing its budget.
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                if Task.isCancelled { continuation.resume() } else { watchers[id] = continuation }
+            }
+        } onCancel: {
+            Task { await self.wake(id) }
+        }
         timer.cancel()
     }
 

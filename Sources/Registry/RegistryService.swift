@@ -10,12 +10,15 @@ public struct RegistryService: Sendable {
     public var maxLease: TimeAmount
     /// The longest a watch may wait before answering with an unchanged snapshot.
     public var maxWatchWait: TimeAmount
+    /// Bounds on records and on what one peer may register.
+    public let limits: RegistryLimits
     private let book: RegistryBook
 
-    public init(maxLease: TimeAmount = .seconds(10), maxWatchWait: TimeAmount = .seconds(30)) {
+    public init(maxLease: TimeAmount = .seconds(10), maxWatchWait: TimeAmount = .seconds(30), limits: RegistryLimits = RegistryLimits()) {
         self.maxLease = maxLease
         self.maxWatchWait = maxWatchWait
-        self.book = RegistryBook(maxLease: maxLease)
+        self.limits = limits
+        self.book = RegistryBook(maxLease: maxLease, limits: limits)
     }
 
     /// Adds the registry's methods to `node` (whose service must be `registry`).
@@ -23,28 +26,35 @@ public struct RegistryService: Sendable {
         precondition(node.configuration.identity.service == RegistryProtocol.service)
         let book = self.book
         let maxWatchWait = self.maxWatchWait
+        let limits = self.limits
         // Held watches would keep a draining registry up for their whole wait.
         node.onDrain { await book.drain() }
         node.register("register", .json { (request: RegistryProtocol.RegisterRequest, context: RequestContext) in
-            try validate(request.record)
+            try limits.validate(request.record)
             guard request.leaseMs > 0 else { throw BusError(.invalidArgument, "lease_ms must be positive") }
-            let response = await book.register(request)
-            context.logger.info("registered \(request.record.instance) (\(request.record.service)) at \(request.record.host):\(request.record.port)")
+            let response = try await book.register(request, connection: context.connectionID)
+            let record = request.record
+            context.logger.info("registered \(escapedForLog(record.instance)) (\(escapedForLog(record.service))) at \(escapedForLog(record.host)):\(record.port)")
             return response
         })
         node.register("heartbeat", .json { (request: RegistryProtocol.HeartbeatRequest, _: RequestContext) -> [String: String] in
+            try limits.validate(instance: request.instance)
             try await book.heartbeat(request)
             return [:]
         })
         node.register("deregister", .json { (request: RegistryProtocol.DeregisterRequest, context: RequestContext) -> [String: String] in
+            try limits.validate(instance: request.instance)
             await book.deregister(request.instance)
-            context.logger.info("deregistered \(request.instance)")
+            context.logger.info("deregistered \(escapedForLog(request.instance))")
             return [:]
         })
         node.register("lookup", .json { (request: RegistryProtocol.LookupRequest, _: RequestContext) in
             await book.snapshot(service: request.service)
         })
-        node.register("watch", .json { (request: RegistryProtocol.WatchRequest, context: RequestContext) in
+        // A held watch takes no in-flight slot: watches have their own budget
+        // (per connection and per node, see BusNode.Configuration), so however
+        // many are held, heartbeats and lookups are served.
+        node.register("watch", longPoll: true, .json { (request: RegistryProtocol.WatchRequest, context: RequestContext) in
             var wait = TimeAmount.milliseconds(Int64(max(0, request.waitMs)))
             wait = min(wait, maxWatchWait)
             if let deadline = context.deadline {
@@ -59,15 +69,55 @@ public struct RegistryService: Sendable {
     /// Removes instances whose lease ran out, every `interval`, until cancelled.
     public func expireLeases(every interval: TimeAmount = .milliseconds(250), logger: (String) -> Void = { _ in }) async {
         while !Task.isCancelled {
-            for instance in await book.expire() { logger("lease of \(instance) expired") }
+            for instance in await book.expire() { logger("lease of \(escapedForLog(instance)) expired") }
             try? await Task.sleep(for: .nanoseconds(interval.nanoseconds))
         }
     }
 }
 
-private func validate(_ record: RegistryProtocol.InstanceRecord) throws(BusError) {
-    for (field, value) in [("service", record.service), ("instance", record.instance), ("host", record.host)] {
-        guard !value.isEmpty, value.utf8.count <= 128 else { throw BusError(.invalidArgument, "record.\(field) must be 1 to 128 bytes") }
+/// Bounds on what peers may put in the registry: every record is sent to
+/// every watcher, so one oversized record would cost every node.
+public struct RegistryLimits: Sendable {
+    /// `service`, `instance` and `host`: 1 to this many bytes.
+    public var maxNameBytes = 128
+    /// `version`: at most this many bytes.
+    public var maxVersionBytes = 64
+    /// Entries in `methods`, and in `subscriptions`.
+    public var maxListEntries = 256
+    /// Each method or topic name: 1 to this many bytes.
+    public var maxEntryBytes = 128
+    /// Instances one connection may have registered at once.
+    public var maxInstancesPerConnection = 64
+    /// Instances the registry holds.
+    public var maxInstances = 10_000
+
+    public init() {}
+
+    /// Refuses a record breaking a bound with `invalid-argument`, naming the bound.
+    public func validate(_ record: RegistryProtocol.InstanceRecord) throws(BusError) {
+        for (field, value) in [("service", record.service), ("instance", record.instance), ("host", record.host)] {
+            guard !value.isEmpty, value.utf8.count <= maxNameBytes else {
+                throw BusError(.invalidArgument, "record.\(field) must be 1 to \(maxNameBytes) bytes")
+            }
+        }
+        guard record.version.utf8.count <= maxVersionBytes else {
+            throw BusError(.invalidArgument, "record.version must be at most \(maxVersionBytes) bytes (max_version_bytes), not \(record.version.utf8.count)")
+        }
+        guard (1...65535).contains(record.port) else { throw BusError(.invalidArgument, "record.port must be 1...65535") }
+        for (field, list) in [("methods", record.methods), ("subscriptions", record.subscriptions)] {
+            guard list.count <= maxListEntries else {
+                throw BusError(.invalidArgument, "record.\(field) has \(list.count) entries; at most \(maxListEntries) (max_list_entries)")
+            }
+            for entry in list where entry.isEmpty || entry.utf8.count > maxEntryBytes {
+                throw BusError(.invalidArgument, "each of record.\(field) must be 1 to \(maxEntryBytes) bytes (max_entry_bytes), not \(entry.utf8.count)")
+            }
+        }
     }
-    guard (1...65535).contains(record.port) else { throw BusError(.invalidArgument, "record.port must be 1...65535") }
+
+    /// Refuses an instance name that no record could have.
+    public func validate(instance: String) throws(BusError) {
+        guard !instance.isEmpty, instance.utf8.count <= maxNameBytes else {
+            throw BusError(.invalidArgument, "instance must be 1 to \(maxNameBytes) bytes (max_name_bytes), not \(instance.utf8.count)")
+        }
+    }
 }

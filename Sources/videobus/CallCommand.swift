@@ -47,6 +47,7 @@ struct CallCommand: AsyncParsableCommand {
             throw ValidationError("the body is not valid JSON: \(body)")
         }
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        _ = try busToken(tokenOption)
     }
 
     func run() async throws {
@@ -79,7 +80,7 @@ func makeCallerNode(name: String, registries: [ServiceAddress], token: String?) 
     BusNode(
         configuration: BusNode.Configuration(
             identity: NodeIdentity(service: name, instance: uniqueInstanceID(name), version: Videobus.configuration.version),
-            token: token ?? ProcessInfo.processInfo.environment["VIDEOBUS_TOKEN"], registries: registries
+            token: try? busToken(token), registries: registries
         ),
         group: MultiThreadedEventLoopGroup.singleton
     )

@@ -43,6 +43,7 @@ struct GatewayCommand: AsyncParsableCommand {
             throw ValidationError("--header-timeout, --body-timeout, --idle-timeout and --max-connections must be positive")
         }
         guard maxBodyBytesInFlight >= maxBodyBytes else { throw ValidationError("--max-body-bytes-in-flight must be at least --max-body-bytes") }
+        _ = try busToken(tokenOption)
     }
 
     func run() async throws {
@@ -57,7 +58,7 @@ struct GatewayCommand: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let node = BusNode(configuration: BusNode.Configuration(
             identity: NodeIdentity(service: "gateway", instance: uniqueInstanceID("gateway"), version: Videobus.configuration.version),
-            token: tokenOption ?? ProcessInfo.processInfo.environment["VIDEOBUS_TOKEN"], registries: registry.addresses
+            token: try busToken(tokenOption), registries: registry.addresses
         ), group: group, logger: logger)
         let configuration = GatewayConfiguration(
             host: host, port: port, callTimeoutSeconds: callTimeout, maxBodyBytes: maxBodyBytes, maxBodyBytesInFlight: maxBodyBytesInFlight,

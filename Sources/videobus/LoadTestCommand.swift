@@ -45,13 +45,14 @@ struct EchoLoad: AsyncParsableCommand {
     @Option(help: "Event-loop threads of the server the harness starts.") var serverThreads = 1
     @Option(name: .customLong("token"), help: "Shared secret of the bus (default: $VIDEOBUS_TOKEN).")
     var tokenOption: String?
-    var token: String? { tokenOption ?? ProcessInfo.processInfo.environment["VIDEOBUS_TOKEN"] }
+    var token: String? { try? busToken(tokenOption) }
     @Flag(help: "Print one JSON line per run instead of the table.") var json = false
 
     func validate() throws {
         guard workload == "all" || Workload.standard[workload] != nil else { throw ValidationError("--workload must be W1, W2, W3, W4 or all") }
         guard warmup >= 0, duration > 0 else { throw ValidationError("--duration must be positive and --warmup not negative") }
         if let target, parse(target) == nil { throw ValidationError("--target must be host:port") }
+        _ = try busToken(tokenOption)
         for (name, value) in [("--connections", connections), ("--in-flight", inFlight), ("--body-bytes", bodyBytes)] {
             if let value, value < 1 { throw ValidationError("\(name) must be at least 1") }
         }
@@ -111,6 +112,7 @@ struct CallLoad: AsyncParsableCommand {
         guard target.split(separator: ".").count == 2 else { throw ValidationError("\(target) is not service.method") }
         guard ServiceAddress(address) != nil else { throw ValidationError("--target must be host:port") }
         guard keys >= 1, connections >= 1, inFlight >= 1, duration > 0, warmup >= 0 else { throw ValidationError("counts and --duration must be positive") }
+        _ = try busToken(tokenOption)
     }
 
     func run() async throws {
@@ -121,7 +123,7 @@ struct CallLoad: AsyncParsableCommand {
             warmup: .nanoseconds(Int64(warmup * 1e9)), duration: .nanoseconds(Int64(duration * 1e9))
         )
         try await runWorkloads([workload], host: address.host, port: address.port, service: parts[0], threads: threads,
-                               token: tokenOption ?? ProcessInfo.processInfo.environment["VIDEOBUS_TOKEN"], json: json, serverPeakRSS: { nil })
+                               token: try busToken(tokenOption), json: json, serverPeakRSS: { nil })
     }
 }
 
@@ -166,7 +168,12 @@ final class SpawnedServer: Sendable {
     static func start(threads: Int, token: String?) throws -> SpawnedServer {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments = ["serve", "echo", "--port", "0", "--threads", "\(threads)", "--log-level", "warning", "--exit-with-parent", "--standalone"] + (token.map { ["--token", $0] } ?? [])
+        process.arguments = ["serve", "echo", "--port", "0", "--threads", "\(threads)", "--log-level", "warning", "--exit-with-parent", "--standalone"]
+        // The secret goes through the environment, never the command line (which any local user can read in /proc).
+        var environment = ProcessInfo.processInfo.environment
+        environment["VIDEOBUS_TOKEN"] = token
+        if token == nil { environment.removeValue(forKey: "VIDEOBUS_TOKEN") }
+        process.environment = environment
         let output = Pipe()
         process.standardOutput = output
         try process.run()

@@ -17,8 +17,8 @@ struct NodeOptions: ParsableArguments {
     @Option(name: .customLong("token"), help: "Shared secret of the bus (default: $VIDEOBUS_TOKEN).")
     var tokenOption: String?
 
-    /// The flag, else the environment.
-    var token: String? { tokenOption ?? ProcessInfo.processInfo.environment["VIDEOBUS_TOKEN"] }
+    /// The flag, else the environment (checked not empty by ``validate()``).
+    var token: String? { try? busToken(tokenOption) }
 
     @Option(help: "Event-loop threads (default: one per core).")
     var threads: Int = System.coreCount
@@ -30,6 +30,7 @@ struct NodeOptions: ParsableArguments {
     var logLevel: Logger.Level = .info
 
     func validate() throws {
+        _ = try busToken(tokenOption)
         if let port, !(0...65535).contains(port) { throw ValidationError("--port must be 0...65535") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         if let metricsPort, !(0...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be 0...65535") }
@@ -64,6 +65,21 @@ extension NodeOptions {
         printLine("videobus: metrics on http://\(host):\(channel.localAddress?.port ?? metricsPort)/metrics")
         return channel
     }
+}
+
+/// The bus token: `--token`, else `$VIDEOBUS_TOKEN`, else none. An empty
+/// one is an error, never "no authentication": a variable set to "" by
+/// mistake must not open the bus.
+func busToken(_ option: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String? {
+    if let option {
+        guard !option.isEmpty else { throw ValidationError("--token is empty: give the bus's secret, or omit --token and VIDEOBUS_TOKEN for a bus without one") }
+        return option
+    }
+    if let variable = environment["VIDEOBUS_TOKEN"] {
+        guard !variable.isEmpty else { throw ValidationError("VIDEOBUS_TOKEN is set but empty: give the bus's secret, or unset it for a bus without one") }
+        return variable
+    }
+    return nil
 }
 
 /// `service-xxxxxxxx`: unique across hosts and containers (where every PID may be 1).

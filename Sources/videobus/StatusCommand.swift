@@ -18,6 +18,10 @@ struct StatusCommand: AsyncParsableCommand {
     @Flag(help: "Print the registry's snapshot as JSON.")
     var json = false
 
+    func validate() throws {
+        _ = try busToken(tokenOption)
+    }
+
     func run() async throws {
         let node = makeCallerNode(name: "status", registries: registry.addresses, token: tokenOption)
         defer { Task { try? await node.shutdown(grace: .zero) } }

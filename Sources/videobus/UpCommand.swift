@@ -27,6 +27,7 @@ struct UpCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (0...65535).contains(port), (0...65535).contains(registryPort) else { throw ValidationError("--port and --registry-port must be 0...65535") }
+        _ = try busToken(nil)
         if let postgres {
             guard case .postgres = try DatabaseURL(postgres) else { throw ValidationError("--postgres must be a postgresql:// URL") }
         }

@@ -7,6 +7,37 @@ import Testing
 @Suite struct CompressionTests {
     let request = FrameHeader(kind: .request, id: 1, service: "analysis-store", method: "create")
 
+    @Test func zlibStateIsMadeOnlyWhenACompressedBodyIsSentOrReceived() throws {
+        let deflater = BodyDeflater()
+        let inflater = BodyInflater()
+        #expect(!deflater.hasState && !inflater.hasState)
+        var out = ByteBuffer()
+        #expect(!deflater.compress(ByteBuffer(string: "x"), appendingTo: &out))  // too small to try
+        _ = try inflater.body(of: encode(ByteBuffer(string: "{}")))
+        #expect(!deflater.hasState && !inflater.hasState)
+        let big = ByteBuffer(string: String(repeating: "{\"a\":1}", count: 1000))
+        #expect(deflater.compress(big, appendingTo: &out))
+        let compressed = try encode(big)
+        #expect(compressed.isCompressed)
+        #expect(try inflater.body(of: compressed) == big)
+        #expect(deflater.hasState && inflater.hasState)
+    }
+
+    @Test func aFirstFrameAboveTheHelloLimitIsRefusedFromItsLengthAlone() throws {
+        var parser = FrameParser(firstFrameMaxBytes: WireLimits.maxHelloBytes)
+        var wire = ByteBuffer(bytes: [0x00, 0x10, 0x00, 0x00])  // announces 1 MiB, sends nothing more
+        let error = #expect(throws: WireError.self) { try parser.next(from: &wire) }
+        #expect(error?.reason == .frameTooLarge)
+        #expect(error?.message.contains("max_hello_bytes") == true)
+        // Only the first frame is bounded so.
+        var later = FrameParser(firstFrameMaxBytes: WireLimits.maxHelloBytes)
+        var frames = ByteBuffer()
+        try FrameEncoder(compression: nil).write(Frame(header: FrameHeader(kind: .hello), body: ByteBuffer(string: "{}")), to: &frames)
+        try FrameEncoder(compression: nil).write(Frame(header: request, body: ByteBuffer(repeating: 0x61, count: 100_000)), to: &frames)
+        #expect(try later.next(from: &frames)?.header.kind == .hello)
+        #expect(try later.next(from: &frames)?.body.readableBytes == 100_000)
+    }
+
     func encode(_ body: ByteBuffer, encoder: FrameEncoder = FrameEncoder()) throws -> Frame {
         var wire = ByteBuffer()
         try encoder.write(Frame(header: request, body: body), to: &wire)

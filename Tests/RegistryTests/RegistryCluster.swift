@@ -13,11 +13,13 @@ struct RegistryCluster {
     let registryPort: Int
     let expiry: Task<Void, Never>
 
-    static func start(port: Int = 0, maxLease: TimeAmount = .seconds(2)) async throws -> RegistryCluster {
-        let node = BusNode(configuration: BusNode.Configuration(
+    static func start(port: Int = 0, maxLease: TimeAmount = .seconds(2), limits: RegistryLimits = RegistryLimits(), configure: (inout BusNode.Configuration) -> Void = { _ in }) async throws -> RegistryCluster {
+        var configuration = BusNode.Configuration(
             identity: NodeIdentity(service: "registry", instance: "registry-\(UInt16.random(in: 0...UInt16.max))", version: "test"), port: port
-        ), group: group)
-        let service = RegistryService(maxLease: maxLease)
+        )
+        configure(&configuration)
+        let node = BusNode(configuration: configuration, group: group)
+        let service = RegistryService(maxLease: maxLease, limits: limits)
         service.install(on: node)
         let bound = try await node.start().port!
         return RegistryCluster(registry: node, registryPort: bound, expiry: Task { await service.expireLeases(every: .milliseconds(50)) })

@@ -10,7 +10,8 @@ final class VideobusProcess: @unchecked Sendable {
     let output: URL
 
     /// Starts `executable arguments…`; stdout and stderr go to a temporary file.
-    init(_ arguments: [String], executable name: String = "videobus") throws {
+    /// `environment` entries are added to (or, when nil, removed from) this process's environment.
+    init(_ arguments: [String], executable name: String = "videobus", environment: [String: String?] = [:]) throws {
         let executable = Self.binaries.appendingPathComponent(name)
         guard FileManager.default.isExecutableFile(atPath: executable.path) else {
             throw SystemTestError("\(executable.path) is missing: run `swift build` first")
@@ -20,6 +21,11 @@ final class VideobusProcess: @unchecked Sendable {
         let handle = try FileHandle(forWritingTo: output)
         process.executableURL = executable
         process.arguments = arguments
+        if !environment.isEmpty {
+            var merged = ProcessInfo.processInfo.environment
+            for (key, value) in environment { merged[key] = value }
+            process.environment = merged
+        }
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
@@ -69,8 +75,8 @@ final class VideobusProcess: @unchecked Sendable {
     }
 
     /// Runs `videobus arguments…` to completion: (status, output).
-    static func run(_ arguments: [String]) async throws -> (Int32, String) {
-        let child = try VideobusProcess(arguments)
+    static func run(_ arguments: [String], environment: [String: String?] = [:]) async throws -> (Int32, String) {
+        let child = try VideobusProcess(arguments, environment: environment)
         defer { child.stop() }
         let status = try await child.exitStatus()
         return (status, child.log)

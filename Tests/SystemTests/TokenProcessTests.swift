@@ -1,0 +1,44 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The bus token at the command line: an empty one is an error at start, and
+/// a wrong one fails a call at once.
+@Suite(.serialized) struct TokenProcessTests {
+    @Test(arguments: [
+        ["registry", "--port", "0"],
+        ["serve", "echo", "--port", "0", "--standalone"],
+        ["call", "echo.ping", "--registry", "127.0.0.1:9"],
+        ["status", "--registry", "127.0.0.1:9"],
+        ["gateway", "--port", "0", "--registry", "127.0.0.1:9"],
+        ["loadtest", "call", "echo.echo", "--target", "127.0.0.1:9"],
+    ])
+    func anEmptyTokenIsAnErrorAtStart(command: [String]) async throws {
+        let (flagStatus, flagOutput) = try await VideobusProcess.run(command + ["--token", ""], environment: ["VIDEOBUS_TOKEN": nil])
+        #expect(flagStatus != 0)
+        #expect(flagOutput.contains("--token is empty"), "\(flagOutput)")
+        let (envStatus, envOutput) = try await VideobusProcess.run(command, environment: ["VIDEOBUS_TOKEN": ""])
+        #expect(envStatus != 0)
+        #expect(envOutput.contains("VIDEOBUS_TOKEN is set but empty"), "\(envOutput)")
+    }
+
+    @Test func aWrongTokenFailsACallAtOnceWithUnauthenticated() async throws {
+        let registry = try VideobusProcess(["registry", "--port", "0"], environment: ["VIDEOBUS_TOKEN": "s3cret"])
+        defer { registry.stop() }
+        let port = try await registry.listeningPort()
+        let echo = try VideobusProcess(["serve", "echo", "--registry", "127.0.0.1:\(port)"], environment: ["VIDEOBUS_TOKEN": "s3cret"])
+        defer { echo.stop() }
+        _ = try await echo.listeningPort()
+        let started = ContinuousClock.now
+        let (status, output) = try await VideobusProcess.run(
+            ["call", "echo.ping", "--timeout", "30", "--registry", "127.0.0.1:\(port)"], environment: ["VIDEOBUS_TOKEN": "guess"]
+        )
+        #expect(status != 0)
+        #expect(output.contains("unauthenticated"), "\(output)")
+        #expect(ContinuousClock.now - started < .seconds(15))
+        // With the right token the same call is answered (once the server has registered).
+        #expect(await eventually {
+            try await VideobusProcess.run(["call", "echo.ping", "--registry", "127.0.0.1:\(port)"], environment: ["VIDEOBUS_TOKEN": "s3cret"]).0 == 0
+        })
+    }
+}
