@@ -149,6 +149,9 @@ public struct AnalysisStoreService: Sendable {
         if description.utf8.count > limits.maxDescriptionBytes {
             throw BusError(.invalidArgument, "description is longer than \(limits.maxDescriptionBytes) bytes")
         }
+        if description.utf8.contains(0) {
+            throw BusError(.invalidArgument, "description must not contain the NUL character (U+0000)")
+        }
     }
 
     private func pageSize(_ limit: Int?) throws(BusError) -> Int {

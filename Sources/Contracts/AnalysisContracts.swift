@@ -251,8 +251,8 @@ public enum AnalysisContracts {
             description: "The video an analysis belongs to, compared exactly: 1 to 255 Unicode code points, not only whitespace, no control characters."
         )
         public static let description = JSONSchema.string(
-            maxLength: AnalysisLimits.default.maxDescriptionBytes, example: "A sunset",
-            description: "Free text; at most 1 MiB of UTF-8."
+            maxLength: AnalysisLimits.default.maxDescriptionBytes, patterns: ["^[^\\u0000]*$"], example: "A sunset",
+            description: "Free text; at most 1 MiB of UTF-8, without the NUL character."
         )
         public static let analysisID = JSONSchema.string(patterns: ["^c[0-9a-z]{24}$"], example: "cmwqtdjauhoy2z9zj6dk2mdog", description: "Chosen by the service; opaque.")
         public static let timestamp = JSONSchema.string(

@@ -50,6 +50,7 @@ import Testing
             await #expect(throws: BusError(.invalidArgument, "video_id must not be empty")) { try await service.create(.init(videoId: "  ", description: "x")) }
             await #expect(throws: BusError(.invalidArgument, "video_id is longer than 64 characters")) { try await service.create(.init(videoId: String(repeating: "v", count: 65), description: "x")) }
             await #expect(throws: BusError(.invalidArgument, "description is longer than 200000 bytes")) { try await service.create(.init(videoId: "v", description: String(repeating: "d", count: 200_001))) }
+            await #expect(throws: BusError(.invalidArgument, "description must not contain the NUL character (U+0000)")) { try await service.create(.init(videoId: "v", description: "a\u{0}b")) }
             await #expect(throws: BusError(.invalidArgument, "limit must be 0...500")) { try await service.list(.init(limit: 501)) }
             await #expect(throws: BusError(.invalidArgument, "cursor is not one this service issued")) { try await service.list(.init(cursor: "nonsense!")) }
             await #expect(throws: BusError(.invalidArgument, "query must contain at least one word")) { try await service.search(.init(query: " -- ")) }

@@ -68,7 +68,7 @@ import Testing
     @Test func aDrainingRegistryAnswersItsHeldWatchesAtOnce() async throws {
         let cluster = try await RegistryCluster.start()
         let caller = RegistryCluster.caller(registryPorts: [cluster.registryPort])
-        _ = try await caller.registrySnapshot(timeout: .seconds(10))  // the caller now holds a 10 s watch open
+        _ = try await caller.registrySnapshot(timeout: .seconds(30))  // the caller now holds a 10 s watch open
         let started = ContinuousClock.now
         try await cluster.registry.shutdown(grace: .seconds(10))
         cluster.expiry.cancel()
