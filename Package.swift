@@ -266,7 +266,8 @@ let package = Package(
                 "Gateway",
                 "BusWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
         // Real processes of the built `videobus` executable.
