@@ -35,19 +35,24 @@ def rss_mib(pid):
     return float("nan")
 
 
+def read_status(sock):
+    """The status code of the HTTP/1.1 answer arriving on `sock`, or None."""
+    data = b""
+    while len(data) < 12:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return int(data[9:12]) if data.startswith(b"HTTP/1.1 ") else None
+
+
 def healthz(host, port, timeout=5.0):
     """(status or None, seconds) of one GET /healthz on a fresh connection."""
     start = time.monotonic()
     try:
         with socket.create_connection((host, port), timeout=timeout) as s:
             s.sendall(b"GET /healthz HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n")
-            data = b""
-            while len(data) < 12:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-            status = int(data[9:12]) if data.startswith(b"HTTP/1.1 ") else None
+            status = read_status(s)
     except (OSError, ValueError):
         status = None
     return status, time.monotonic() - start
@@ -126,13 +131,7 @@ def big_posts(args, count=40, size=9_800_000):
                     s.sendall(body)
                 except OSError:
                     pass  # answered (and closed) before the whole body was sent
-                data = b""
-                while len(data) < 12:
-                    chunk = s.recv(4096)
-                    if not chunk:
-                        break
-                    data += chunk
-                status = int(data[9:12]) if data.startswith(b"HTTP/1.1 ") else None
+                status = read_status(s)
         except (OSError, ValueError):
             pass
         with lock:
