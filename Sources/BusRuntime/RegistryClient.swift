@@ -18,9 +18,10 @@ final class RegistryClient: Sendable {
 
     private struct State {
         var snapshot: RegistryProtocol.Snapshot?
-        /// The last non-empty instance list of each service, for routing while a
-        /// registry that restarted is still being refilled.
-        var lastKnown: [String: (instances: [RegistryProtocol.InstanceView], at: NIODeadline)] = [:]
+        /// The last non-empty instance list of each service, and since when the
+        /// snapshot lacks it: for routing while a registry that restarted is
+        /// still being refilled.
+        var lastKnown: [String: (instances: [RegistryProtocol.InstanceView], missingSince: NIODeadline?)] = [:]
         var tasks: [Task<Void, Never>] = []
         var instanceState = RegistryProtocol.InstanceState.serving
         var isWatching = false
@@ -59,17 +60,17 @@ final class RegistryClient: Sendable {
         routable().filter { $0.record.service == service && $0.state == .serving }
     }
 
-    /// The current snapshot's instances, plus, for services it lacks, the last
-    /// instances known (within two leases): a registry that restarted is being
-    /// refilled, and the old addresses are the best guess meanwhile.
+    /// The current snapshot's instances, plus, for services it has lacked for
+    /// less than two leases, the last instances known: a registry that
+    /// restarted is being refilled (instances register again within a lease),
+    /// and the old addresses are the best guess meanwhile.
     private func routable() -> [RegistryProtocol.InstanceView] {
         state.withLockedValue { state in
             let current = state.snapshot?.instances ?? []
-            let present = Set(current.map(\.record.service))
             let now = NIODeadline.now()
-            let remembered = state.lastKnown
-                .filter { !present.contains($0.key) && now - $0.value.at < lease * 2 }
-                .flatMap(\.value.instances)
+            let remembered = state.lastKnown.values
+                .filter { entry in entry.missingSince.map { now - $0 < lease * 2 } ?? false }
+                .flatMap(\.instances)
             return current + remembered
         }
     }
@@ -209,8 +210,19 @@ final class RegistryClient: Sendable {
         state.withLockedValue { state in
             state.snapshot = snapshot
             state.refusal = nil
-            for (service, instances) in Dictionary(grouping: snapshot.instances, by: \.record.service) {
-                state.lastKnown[service] = (instances, now)
+            let present = Dictionary(grouping: snapshot.instances, by: \.record.service)
+            for (service, known) in state.lastKnown where present[service] == nil {
+                // The window starts when a snapshot first lacks the service, not
+                // when it was last seen: a held watch confirms nothing changed.
+                let since = known.missingSince ?? now
+                if now - since < lease * 2 {
+                    state.lastKnown[service] = (known.instances, since)
+                } else {
+                    state.lastKnown[service] = nil
+                }
+            }
+            for (service, instances) in present {
+                state.lastKnown[service] = (instances, nil)
             }
         }
     }

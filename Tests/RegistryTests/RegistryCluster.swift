@@ -31,7 +31,7 @@ struct RegistryCluster {
     }
 
     /// A node of `service` registered with the registries at `ports`.
-    static func node(_ service: String, registryPorts: [Int], lease: TimeAmount = .milliseconds(600), methods: [String: MethodHandler] = [:]) -> BusNode {
+    static func node(_ service: String, registryPorts: [Int], lease: TimeAmount = .seconds(3), methods: [String: MethodHandler] = [:]) -> BusNode {
         let instance = "\(service)-\(UInt32.random(in: 0...UInt32.max))"
         let node = BusNode(configuration: BusNode.Configuration(
             identity: NodeIdentity(service: service, instance: instance, version: "test"),

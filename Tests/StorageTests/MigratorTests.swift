@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import Storage
 import TestSupport
 import Testing
@@ -103,11 +104,14 @@ import Testing
         let (url, cleanup) = try await TestDatabases.freshURL(.postgres)
         defer { Task { await cleanup() } }
         let holder = try await openDatabase(DatabaseURL(url))
+        let released = NIOLockedValueBox(false)
         let locked = Task {
             try await holder.withoutTransaction { session in
                 try session.execute("SELECT set_config('application_name', \("the-holder"), false)")
                 _ = try session.query("SELECT pg_advisory_lock(hashtext(\("videobus.migrate.locked")))")
-                Thread.sleep(forTimeInterval: 2)  // holding the lock while the other migrator gives up
+                // Holding the lock until the other migrator has given up (bounded, should the test fail first).
+                let limit = Date().addingTimeInterval(60)
+                while !released.withLockedValue({ $0 }), Date() < limit { Thread.sleep(forTimeInterval: 0.01) }
                 _ = try session.query("SELECT pg_advisory_unlock(hashtext(\("videobus.migrate.locked")))")
             }
         }
@@ -123,6 +127,7 @@ import Testing
         let error = await #expect(throws: StorageError.self) { try await migrator.deploy(to: database) }
         #expect(error?.code == .migration)
         #expect(error?.message.contains("held by pid") == true && error?.message.contains("the-holder") == true, "\(String(describing: error))")
+        released.withLockedValue { $0 = true }
         try await locked.value
         // Once released, the migrator proceeds.
         #expect(try await migrator.deploy(to: database).count == 2)

@@ -42,12 +42,14 @@ final class VideobusProcess: @unchecked Sendable {
     /// Waits for the first output line containing `marker` and returns the port it names.
     func port(after marker: String, timeout: Duration = .seconds(20)) async throws -> Int {
         let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+        while true {
             if let line = log.split(separator: "\n").first(where: { $0.contains(marker) }),
                 let port = Int(line.split(separator: ":").last?.split(separator: "/").first ?? "") {
                 return port
             }
             guard process.isRunning else { throw SystemTestError("exited before listening:\n\(log)") }
+            // Checked after reading the log, so a waiter starved past its deadline still sees the line.
+            guard ContinuousClock.now < deadline else { break }
             try await Task.sleep(for: .milliseconds(20))
         }
         throw SystemTestError("not listening after \(timeout):\n\(log)")
