@@ -18,23 +18,25 @@ extension BusNode {
         body: ByteBuffer = ByteBuffer(),
         timeout: TimeAmount? = nil,
         idempotencyKey: String? = nil,
-        trace: String? = nil
+        trace: String? = nil,
+        identity: Identity? = nil
     ) async throws(BusError) -> ByteBuffer {
-        // Inside a handler, the request being served bounds this call and lends it its trace.
+        // Inside a handler, the request being served bounds this call and lends it its trace and identity.
         let serving = RequestContext.current
         var deadline = NIODeadline.now() + (timeout ?? configuration.defaultCallTimeout)
         if let inherited = serving?.deadline, inherited < deadline { deadline = inherited }
         let registry = try await discovery(until: deadline, for: service)
-        let header = FrameHeader(kind: .request, service: service, method: method, idempotencyKey: idempotencyKey, trace: trace ?? serving?.trace)
+        var header = FrameHeader(kind: .request, service: service, method: method, idempotencyKey: idempotencyKey, trace: trace ?? serving?.trace)
+        header.carry(identity ?? serving?.identity)
         return try await send(header, body: body, to: service, deadline: deadline, registry: registry, repeatable: idempotencyKey != nil)
     }
 
     /// Typed form: JSON request and response bodies.
     public func call<Request: Encodable & Sendable, Response: Decodable & Sendable>(
         _ service: String, _ method: String, _ request: Request, as: Response.Type,
-        timeout: TimeAmount? = nil, idempotencyKey: String? = nil
+        timeout: TimeAmount? = nil, idempotencyKey: String? = nil, identity: Identity? = nil
     ) async throws(BusError) -> Response {
-        let body = try await call(service: service, method: method, body: JSONBody.encode(request), timeout: timeout, idempotencyKey: idempotencyKey)
+        let body = try await call(service: service, method: method, body: JSONBody.encode(request), timeout: timeout, idempotencyKey: idempotencyKey, identity: identity)
         return try JSONBody.decode(Response.self, from: body)
     }
 
@@ -52,7 +54,8 @@ extension BusNode {
         eventID: String,
         to groups: [String]? = nil,
         timeout: TimeAmount? = nil,
-        trace: String? = nil
+        trace: String? = nil,
+        tenant: String? = nil
     ) async -> EventDeliveryReport {
         var report = EventDeliveryReport(topic: topic, eventID: eventID)
         let deadline = NIODeadline.now() + (timeout ?? configuration.defaultCallTimeout)
@@ -63,7 +66,7 @@ extension BusNode {
             report.failed["*"] = error
             return report
         }
-        let header = FrameHeader(kind: .event, trace: trace, topic: topic, eventID: eventID, source: configuration.identity.service)
+        let header = FrameHeader(kind: .event, trace: trace, topic: topic, eventID: eventID, source: configuration.identity.service, tenant: tenant)
         let targets = groups ?? registry.groups(subscribedTo: topic)
         if targets.count == 1, let group = targets.first {
             // The common case: one subscribing service, no task group needed.

@@ -10,6 +10,8 @@ public struct EventDelivery: Sendable {
     /// The publishing service, when it said.
     public let source: String?
     public let trace: String?
+    /// The tenant the event belongs to, when it has one.
+    public let tenant: String?
 
     /// Carries `event-id` and `topic` metadata (built on first use).
     public var logger: Logger {
@@ -20,8 +22,9 @@ public struct EventDelivery: Sendable {
     private let baseLogger: Logger
     private var customLogger: Logger?
 
-    init(topic: String, eventID: String, source: String?, trace: String?, logger: Logger) {
+    init(topic: String, eventID: String, source: String?, trace: String?, tenant: String?, logger: Logger) {
         self.topic = topic
+        self.tenant = tenant.flatMap { $0.isEmpty ? nil : $0 }
         self.eventID = eventID
         self.source = source
         self.trace = trace

@@ -13,6 +13,8 @@ public struct RequestContext: Sendable {
     public let idempotencyKey: String?
     /// W3C traceparent of the operation.
     public let trace: String?
+    /// The tenant and user the request is made for; nil when the header named no tenant.
+    public let identity: Identity?
     /// Which accepted connection the request came on: unique within the
     /// serving node (from 1), 0 for a request made in process. For per-peer bounds.
     public let connectionID: UInt64
@@ -26,7 +28,7 @@ public struct RequestContext: Sendable {
     private let baseLogger: Logger
     private var customLogger: Logger?
 
-    init(requestID: UInt64, service: String, method: String, deadline: NIODeadline?, idempotencyKey: String?, trace: String?, connectionID: UInt64 = 0, logger: Logger) {
+    init(requestID: UInt64, service: String, method: String, deadline: NIODeadline?, idempotencyKey: String?, trace: String?, identity: Identity?, connectionID: UInt64 = 0, logger: Logger) {
         self.requestID = requestID
         self.connectionID = connectionID
         self.service = service
@@ -34,13 +36,14 @@ public struct RequestContext: Sendable {
         self.deadline = deadline
         self.idempotencyKey = idempotencyKey
         self.trace = trace
+        self.identity = identity
         self.baseLogger = logger
     }
 
     /// A context for calling a handler in process (tests, tools): no
     /// connection, request id 0.
-    public init(service: String, method: String, deadline: NIODeadline? = nil, idempotencyKey: String? = nil, trace: String? = nil, connectionID: UInt64 = 0, logger: Logger) {
-        self.init(requestID: 0, service: service, method: method, deadline: deadline, idempotencyKey: idempotencyKey, trace: trace, connectionID: connectionID, logger: logger)
+    public init(service: String, method: String, deadline: NIODeadline? = nil, idempotencyKey: String? = nil, trace: String? = nil, identity: Identity? = nil, connectionID: UInt64 = 0, logger: Logger) {
+        self.init(requestID: 0, service: service, method: method, deadline: deadline, idempotencyKey: idempotencyKey, trace: trace, identity: identity, connectionID: connectionID, logger: logger)
     }
 
     private static func annotate(_ logger: Logger, requestID: UInt64, service: String, method: String) -> Logger {
@@ -53,7 +56,14 @@ public struct RequestContext: Sendable {
     /// Whether the caller has already given up.
     public var isExpired: Bool { deadline.map { $0 <= .now() } ?? false }
 
+    /// The tenant the request is made for, or `unauthenticated` when it named
+    /// none: for methods that read or change tenant data.
+    public func requireTenant() throws(BusError) -> Identity {
+        guard let identity else { throw BusError(.unauthenticated, "\(service).\(method) needs a tenant") }
+        return identity
+    }
+
     /// The request the current task serves. Calls made while serving it
-    /// inherit its deadline (never outliving the caller who waits) and trace.
+    /// inherit its deadline (never outliving the caller who waits), trace and identity.
     @TaskLocal public static var current: RequestContext?
 }

@@ -213,7 +213,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
         let requestContext = RequestContext(
             requestID: id, service: service, method: method, deadline: deadline,
-            idempotencyKey: header.idempotencyKey, trace: header.trace, connectionID: connectionID, logger: core.logger
+            idempotencyKey: header.idempotencyKey, trace: header.trace, identity: Identity(header: header),
+            connectionID: connectionID, logger: core.logger
         )
 
         switch handler {
@@ -307,7 +308,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             releaseWork()
             return acknowledge(id, BusError(error.code, error.description, retryable: false))
         }
-        let delivery = EventDelivery(topic: topic, eventID: eventID, source: header.source, trace: header.trace, logger: core.logger)
+        let delivery = EventDelivery(topic: topic, eventID: eventID, source: header.source, trace: header.trace, tenant: header.tenant, logger: core.logger)
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         Task {
             var failure: BusError?

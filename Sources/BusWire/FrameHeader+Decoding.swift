@@ -75,6 +75,9 @@ struct HeaderParser {
             case .topic: header.topic = try parseString(field)
             case .eventID: header.eventID = try parseString(field)
             case .source: header.source = try parseString(field)
+            case .tenant: header.tenant = try parseString(field)
+            case .user: header.user = try parseString(field)
+            case .role: header.role = try parseString(field)
             case .error: header.error = try parseError()
             }
         }
@@ -89,7 +92,7 @@ struct HeaderParser {
 
     /// The known header fields, in canonical order.
     enum Field: Int, CaseIterable {
-        case kind, id, service, method, timeoutMilliseconds, idempotencyKey, trace, topic, eventID, source, error
+        case kind, id, service, method, timeoutMilliseconds, idempotencyKey, trace, topic, eventID, source, tenant, user, role, error
 
         static let all = allCases
 
@@ -107,6 +110,9 @@ struct HeaderParser {
             case .topic: "topic"
             case .eventID: "event_id"
             case .source: "source"
+            case .tenant: "tenant"
+            case .user: "user"
+            case .role: "role"
             case .error: "error"
             }
         }

@@ -28,6 +28,9 @@ extension FrameHeader {
         if let topic { buffer.writeField(",\"topic\":", topic) }
         if let eventID { buffer.writeField(",\"event_id\":", eventID) }
         if let source { buffer.writeField(",\"source\":", source) }
+        if let tenant { buffer.writeField(",\"tenant\":", tenant) }
+        if let user { buffer.writeField(",\"user\":", user) }
+        if let role { buffer.writeField(",\"role\":", role) }
         if let error {
             buffer.writeField(",\"error\":{\"code\":", error.code.rawValue)
             buffer.writeField(",\"message\":", error.message)

@@ -24,6 +24,12 @@ public struct FrameHeader: Sendable, Hashable {
     public var eventID: String?
     /// Service that published an event.
     public var source: String?
+    /// The tenant a request is made for, or an event belongs to.
+    public var tenant: String?
+    /// The user a request is made on behalf of (an id the ingest service issued).
+    public var user: String?
+    /// That user's role (`USER`, `ADMIN`, `ENTERPRISE`).
+    public var role: String?
     /// Present on a failed response, a refused event and an `error` frame.
     public var error: BusError?
 
@@ -41,6 +47,9 @@ public struct FrameHeader: Sendable, Hashable {
         topic: String? = nil,
         eventID: String? = nil,
         source: String? = nil,
+        tenant: String? = nil,
+        user: String? = nil,
+        role: String? = nil,
         error: BusError? = nil
     ) {
         self.kind = kind
@@ -53,13 +62,16 @@ public struct FrameHeader: Sendable, Hashable {
         self.topic = topic
         self.eventID = eventID
         self.source = source
+        self.tenant = tenant
+        self.user = user
+        self.role = role
         self.error = error
     }
 
     /// The header field names in canonical order.
     public static let fieldNames = [
         "kind", "id", "service", "method", "timeout_ms", "idempotency_key",
-        "trace", "topic", "event_id", "source", "error",
+        "trace", "topic", "event_id", "source", "tenant", "user", "role", "error",
     ]
 
     /// Checks the fields the kind requires; the decoder and encoder both call it,

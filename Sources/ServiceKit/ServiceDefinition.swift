@@ -97,8 +97,8 @@ extension BusNode {
     /// Calls a method by its contract.
     public func call<Request, Response>(
         _ method: BusMethod<Request, Response>, _ request: Request,
-        timeout: TimeAmount? = nil, idempotencyKey: String? = nil
+        timeout: TimeAmount? = nil, idempotencyKey: String? = nil, identity: Identity? = nil
     ) async throws(BusError) -> Response {
-        try await call(method.service, method.name, request, as: Response.self, timeout: timeout, idempotencyKey: idempotencyKey)
+        try await call(method.service, method.name, request, as: Response.self, timeout: timeout, idempotencyKey: idempotencyKey, identity: identity)
     }
 }

@@ -20,6 +20,20 @@ public struct ServiceStore: Sendable {
 
     public var dialect: SQLDialect { database.dialect }
 
+    /// Reads within `tenant`'s rows.
+    public func read<T: Sendable>(tenant: String, _ work: @escaping @Sendable (any DatabaseSession) throws -> T) async throws(BusError) -> T {
+        try await read(work)
+    }
+
+    /// Writes within `tenant`'s rows (see ``write(conflict:_:)``).
+    public func write<T: Sendable>(
+        tenant: String,
+        conflict: @autoclosure () -> BusError = BusError(.conflict, "conflicting change"),
+        _ work: @escaping @Sendable (any DatabaseSession) throws -> T
+    ) async throws(BusError) -> T {
+        try await write(conflict: conflict(), work)
+    }
+
     public func read<T: Sendable>(_ work: @escaping @Sendable (any DatabaseSession) throws -> T) async throws(BusError) -> T {
         do {
             return try await database.read(work)

@@ -41,11 +41,11 @@ KINDS = ("hello", "welcome", "request", "response", "event", "event-ack",
 
 # Canonical field order of the header.
 FIELD_ORDER = ("kind", "id", "service", "method", "timeout_ms", "idempotency_key",
-               "trace", "topic", "event_id", "source", "error")
+               "trace", "topic", "event_id", "source", "tenant", "user", "role", "error")
 ERROR_FIELD_ORDER = ("code", "message", "retryable")
 
 STRING_FIELDS = ("kind", "service", "method", "idempotency_key", "trace",
-                 "topic", "event_id", "source")
+                 "topic", "event_id", "source", "tenant", "user", "role")
 INTEGER_FIELDS = ("id", "timeout_ms")  # both 0 .. 2^53-1
 
 REQUIRED_BY_KIND = {

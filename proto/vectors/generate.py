@@ -205,6 +205,14 @@ def build() -> list[Vec]:
                     "event_id": "01HZX3Q7K9T2M4N6P8R0S2V4W6", "source": "ingest"},
                    js({"asset_id": "asset_42", "video_id": "test_001", "uploaded_by": "user_7"}),
                    False)])
+    valid("request-identity", "request made for a tenant on behalf of a user: tenant, user and role after source's place in the canonical order",
+          [encoded({"kind": "request", "id": 5, "service": "analysis-store", "method": "get",
+                    "timeout_ms": 5000, "trace": TRACE, "tenant": "tnt_acme", "user": "usr_7", "role": "ADMIN"},
+                   js({"video_id": "test_001"}), False)])
+    valid("event-tenant", "event of a tenant: the tenant travels in the header, the payload stays the domain's",
+          [encoded({"kind": "event", "id": 13, "topic": "analysis.created",
+                    "event_id": "01HZX3Q7K9T2M4N6P8R0S2V4W7", "source": "analysis-store", "tenant": "tnt_acme"},
+                   js({"video_id": "test_001"}), False)])
     valid("event-ack", "acknowledgement of event frame 11",
           [encoded({"kind": "event-ack", "id": 11}, b"", False)])
     valid("event-nack", "refusal of event frame 12: unavailable, retryable (redelivery wanted)",
