@@ -11,8 +11,10 @@ import Prometheus
 public enum Gateway {
     /// The router with every route and middleware. `routes` are the
     /// services' declared routes (the catalog's); `/openapi.json` describes them.
+    /// `directory`: who API keys belong to (the ingest service, unless a test says otherwise).
     public static func router(
-        node: BusNode, routes: [HTTPRoute], configuration: GatewayConfiguration, metrics: PrometheusCollectorRegistry?, version: String = "0.1.0"
+        node: BusNode, routes: [HTTPRoute], configuration: GatewayConfiguration, metrics: PrometheusCollectorRegistry?, version: String = "0.1.0",
+        directory: (any KeyDirectory)? = nil
     ) -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
         router.add(middleware: ErrorMiddleware())
@@ -20,11 +22,15 @@ public enum Gateway {
         var methods = Dictionary(grouping: routes, by: \.path).mapValues { $0.map { RouteHandler.method($0.verb) } }
         for path in OperationalRoutes.paths { methods[path] = [.get] }
         router.add(middleware: MethodNotAllowedMiddleware(paths: methods))
+        let authenticator = Authenticator(
+            directory: directory ?? IngestKeyDirectory(node: node),
+            settings: .init(anonymousTenant: configuration.anonymousTenant, rateLimits: configuration.rateLimits)
+        )
         ServiceRoutes(node: node, routes: routes, timeout: seconds(configuration.callTimeoutSeconds), maxBodyBytes: configuration.maxBodyBytes,
-                      budget: BodyBudget(limit: configuration.maxBodyBytesInFlight)).add(to: router)
+                      budget: BodyBudget(limit: configuration.maxBodyBytesInFlight), authenticator: authenticator).add(to: router)
         // Ready when every service a route calls has a serving instance.
         let dependencies = Array(Set(routes.map(\.service))).sorted()
-        OperationalRoutes(node: node, metrics: metrics, dependencies: dependencies, openAPI: OpenAPIDocument.json(routes: routes, version: version)).add(to: router)
+        OperationalRoutes(node: node, metrics: metrics, dependencies: dependencies, openAPI: OpenAPIDocument.json(routes: routes, version: version, anonymous: configuration.anonymousTenant != nil)).add(to: router)
         return router
     }
 

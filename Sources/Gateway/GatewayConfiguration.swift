@@ -41,12 +41,23 @@ public struct GatewayConfiguration: Sendable {
     /// Open connections at most; beyond, a new connection is answered 503
     /// with Retry-After and closed.
     public var maxConnections: Int
+    /// The tenant whose anonymous user requests without an API key are
+    /// made as; nil: such requests are answered 401.
+    public var anonymousTenant: String?
+    /// Per-key token buckets by role (`USER`, `ADMIN`, `ENTERPRISE`); a role
+    /// without an entry, or with rate 0, is not limited.
+    public var rateLimits: [String: RateLimit]
+
+    /// ENTERPRISE gets ten times the others' rate.
+    public static let defaultRateLimits: [String: RateLimit] = [
+        "USER": RateLimit(rate: 1_000), "ADMIN": RateLimit(rate: 1_000), "ENTERPRISE": RateLimit(rate: 10_000),
+    ]
 
     public init(
         host: String = "127.0.0.1", port: Int = 8000, callTimeoutSeconds: Double = 10, maxBodyBytes: Int = defaultMaxBodyBytes,
         maxBodyBytesInFlight: Int = defaultMaxBodyBytesInFlight, headerTimeoutSeconds: Double = defaultHeaderTimeoutSeconds,
         bodyTimeoutSeconds: Double = defaultBodyTimeoutSeconds, idleTimeoutSeconds: Double = defaultIdleTimeoutSeconds,
-        maxConnections: Int = defaultMaxConnections
+        maxConnections: Int = defaultMaxConnections, anonymousTenant: String? = nil, rateLimits: [String: RateLimit] = defaultRateLimits
     ) {
         self.host = host
         self.port = port
@@ -57,5 +68,7 @@ public struct GatewayConfiguration: Sendable {
         self.bodyTimeoutSeconds = bodyTimeoutSeconds
         self.idleTimeoutSeconds = idleTimeoutSeconds
         self.maxConnections = maxConnections
+        self.anonymousTenant = anonymousTenant
+        self.rateLimits = rateLimits
     }
 }

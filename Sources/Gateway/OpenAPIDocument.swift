@@ -9,17 +9,23 @@ enum OpenAPIDocument {
     static let shared: [(status: Int, name: String, description: String)] = [
         (400, "BadRequest", "The body is not JSON, or the request is not valid HTTP/1.1 (a malformed chunk, say)"),
         (413, "TooLarge", "The body exceeds the gateway's limit (10 MiB by default)"),
+        (401, "Unauthorized", "No API key (and the gateway serves no anonymous tenant), or the key is unknown, revoked or malformed"),
         (422, "Invalid", "A parameter or field is missing, of the wrong type or out of range, or a key appears twice in one object; the detail names it"),
-        (429, "Overloaded", "The service is overloaded; retry after Retry-After seconds"),
+        (429, "Overloaded", "The key's rate limit is used up, or the service is overloaded; retry after Retry-After seconds"),
         (503, "Unavailable", "The service or the registry is unavailable, or the gateway is at its limit of open connections or of request bodies being read at once; retry after Retry-After seconds"),
         (504, "Timeout", "The service did not answer in time"),
     ]
 
-    static func json(routes: [HTTPRoute], version: String) -> Data {
+    /// `anonymous`: requests without a key are served (as a tenant's anonymous user).
+    static func json(routes: [HTTPRoute], version: String, anonymous: Bool = false) -> Data {
         var components: [String: JSONSchema] = [:]
         var paths: [String: [String: Any]] = [:]
+        // Either header form; with anonymous access, none at all.
+        let security: [[String: [String]]] = [["bearer": []], ["apiKey": []]] + (anonymous ? [[:]] : [])
         for route in routes {
-            paths[route.path, default: [:]][route.verb.rawValue] = operation(route, components: &components)
+            var operation = operation(route, components: &components)
+            operation["security"] = security
+            paths[route.path, default: [:]][route.verb.rawValue] = operation
         }
         for (path, item) in operationalPaths { paths[path] = item }
         var schemas: [String: Any] = [:]
@@ -41,7 +47,7 @@ enum OpenAPIDocument {
                 "description": "REST over the videobus message bus: each route is one call to a service. Errors are JSON: {\"detail\": message, \"code\": bus error code}; an unexpected failure is 500 {\"detail\": \"internal error (request id …)\", \"code\": \"internal\"}. A connection whose request head or body stalls past the gateway's timeouts is closed. Lists answer {\"<plural>\": [...], \"count\": n} and, when more follow, a Link header (rel=\"next\") with the next page's URL.",
             ],
             "paths": paths,
-            "components": ["schemas": schemas, "responses": responses],
+            "components": ["schemas": schemas, "responses": responses, "securitySchemes": securitySchemes],
         ]
         return try! JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted])
     }
@@ -79,6 +85,11 @@ enum OpenAPIDocument {
         operation["responses"] = responses
         return operation
     }
+
+    static var securitySchemes: [String: Any] { [
+        "bearer": ["type": "http", "scheme": "bearer", "description": "An API key: Authorization: Bearer <key>"],
+        "apiKey": ["type": "apiKey", "in": "header", "name": "X-API-Key", "description": "The same API key in its own header"],
+    ] }
 
     static func errorResponse(_ description: String) -> [String: Any] {
         ["description": description, "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]]

@@ -16,10 +16,11 @@ struct ServiceRoutes: Sendable {
     let timeout: TimeAmount
     let maxBodyBytes: Int
     let budget: BodyBudget
+    let authenticator: Authenticator
 
     func add(to router: Router<GatewayRequestContext>) {
         for route in routes {
-            let handler = RouteHandler(route: route, node: node, timeout: timeout, maxBodyBytes: maxBodyBytes, budget: budget)
+            let handler = RouteHandler(route: route, node: node, timeout: timeout, maxBodyBytes: maxBodyBytes, budget: budget, authenticator: authenticator)
             // Hummingbird matches with and without the trailing slash, as FastAPI clients use both.
             router.on(Self.routerPath(route.path), method: handler.httpMethod) { request, context in
                 try await handler.handle(request, context)
@@ -43,6 +44,7 @@ struct RouteHandler: Sendable {
     let timeout: TimeAmount
     let maxBodyBytes: Int
     let budget: BodyBudget
+    let authenticator: Authenticator
 
     var httpMethod: HTTPRequest.Method { Self.method(route.verb) }
 
@@ -57,6 +59,8 @@ struct RouteHandler: Sendable {
     }
 
     func handle(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
+        // Who the request is for, before its body is read: an unknown caller costs no body budget.
+        let identity = try await authenticator.authenticate(request, remoteAddress: context.remoteAddress)
         // The body's bytes count against the budget until the answer is made.
         var reserved = 0
         if route.body != nil {
@@ -83,7 +87,7 @@ struct RouteHandler: Sendable {
         }
         let answer: ByteBuffer
         do {
-            answer = try await node.call(service: route.service, method: route.method, body: busRequest, timeout: timeout, idempotencyKey: key)
+            answer = try await node.call(service: route.service, method: route.method, body: busRequest, timeout: timeout, idempotencyKey: key, identity: identity)
         } catch {
             throw APIError(error, service: route.service)
         }

@@ -29,6 +29,8 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Seconds a request body may go without progress; then the connection is closed.") var bodyTimeout: Double = GatewayConfiguration.defaultBodyTimeoutSeconds
     @Option(help: "Seconds a keep-alive connection may stay idle between requests.") var idleTimeout: Double = GatewayConfiguration.defaultIdleTimeoutSeconds
     @Option(help: "Open connections at most; beyond, new ones are answered 503 and closed (default: 10000, or 3/4 of the open-file limit).") var maxConnections: Int = GatewayConfiguration.defaultMaxConnections
+    @Option(help: "Serve requests without an API key as the anonymous USER of this tenant (created if missing). Off by default: such requests are answered 401.") var anonymousTenant: String?
+    @Option(help: ArgumentHelp("Per-key rate limit of a role: ROLE=RATE[:BURST] in requests per second (0: unlimited); repeat per role. Default: USER=1000, ADMIN=1000, ENTERPRISE=10000, burst twice the rate.", valueName: "role=rate[:burst]")) var rateLimit: [String] = []
     @Option(help: "Event-loop threads (default: one per core).") var threads: Int = System.coreCount
     @Option(help: "Log level.") var logLevel: Logger.Level = .info
     @Option(name: .customLong("token"), help: "Shared secret of the bus (default: $VIDEOBUS_TOKEN).") var tokenOption: String?
@@ -44,6 +46,23 @@ struct GatewayCommand: AsyncParsableCommand {
         }
         guard maxBodyBytesInFlight >= maxBodyBytes else { throw ValidationError("--max-body-bytes-in-flight must be at least --max-body-bytes") }
         _ = try busToken(tokenOption)
+        _ = try rateLimits()
+        if let anonymousTenant, anonymousTenant.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--anonymous-tenant needs a tenant name") }
+    }
+
+    /// The defaults, with each `--rate-limit ROLE=RATE[:BURST]` replacing its role's.
+    func rateLimits() throws -> [String: RateLimit] {
+        var limits = GatewayConfiguration.defaultRateLimits
+        for option in rateLimit {
+            let parts = option.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, let limit = RateLimit(parts[1]) else {
+                throw ValidationError("--rate-limit \(option): expected ROLE=RATE[:BURST], e.g. USER=100 or ENTERPRISE=1000:5000")
+            }
+            let role = parts[0].uppercased()
+            guard ["USER", "ADMIN", "ENTERPRISE"].contains(role) else { throw ValidationError("--rate-limit \(option): the roles are USER, ADMIN and ENTERPRISE") }
+            limits[role] = limit
+        }
+        return limits
     }
 
     func run() async throws {
@@ -62,7 +81,8 @@ struct GatewayCommand: AsyncParsableCommand {
         ), group: group, logger: logger)
         let configuration = GatewayConfiguration(
             host: host, port: port, callTimeoutSeconds: callTimeout, maxBodyBytes: maxBodyBytes, maxBodyBytesInFlight: maxBodyBytesInFlight,
-            headerTimeoutSeconds: headerTimeout, bodyTimeoutSeconds: bodyTimeout, idleTimeoutSeconds: idleTimeout, maxConnections: maxConnections
+            headerTimeoutSeconds: headerTimeout, bodyTimeoutSeconds: bodyTimeout, idleTimeoutSeconds: idleTimeout, maxConnections: maxConnections,
+            anonymousTenant: anonymousTenant, rateLimits: try rateLimits()
         )
         let application = Gateway.application(node: node, routes: ServiceCatalog.routes, configuration: configuration, metrics: metrics, group: group, logger: logger, version: Videobus.configuration.version) { channel in
             printLine("videobus: gateway listening on http://\(configuration.host):\(channel.localAddress?.port ?? configuration.port)")

@@ -24,6 +24,8 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "Port of the registry (0 picks a free one).") var registryPort = 7700
     @Option(help: "Directory of the SQLite databases.") var dataDir = "./data"
     @Option(help: "A PostgreSQL server URL (postgresql://user:pass@host:port/db): each service gets its own database there.") var postgres: String?
+    @Option(help: "The gateway serves requests without an API key as this tenant's anonymous user, so the seed's curl session works as it is; \"none\" requires a key on every request.") var anonymousTenant = "default"
+    @Option(help: ArgumentHelp("Passed to the gateway: per-key rate limit of a role, ROLE=RATE[:BURST] (see videobus gateway --help).", valueName: "role=rate[:burst]")) var rateLimit: [String] = []
 
     func validate() throws {
         guard (0...65535).contains(port), (0...65535).contains(registryPort) else { throw ValidationError("--port and --registry-port must be 0...65535") }
@@ -58,7 +60,10 @@ struct UpCommand: AsyncParsableCommand {
             try supervisor.start(.init(name: service, arguments: ["serve", service, "--registry", registry, "--database-url", url], colour: 2 + index))
             _ = try await waitForPort(service)
         }
-        try supervisor.start(.init(name: "gateway", arguments: ["gateway", "--port", "\(port)", "--registry", registry], colour: 6))
+        var gateway = ["gateway", "--port", "\(port)", "--registry", registry]
+        if anonymousTenant != "none" { gateway += ["--anonymous-tenant", anonymousTenant] }
+        gateway += rateLimit.flatMap { ["--rate-limit", $0] }
+        try supervisor.start(.init(name: "gateway", arguments: gateway, colour: 6))
         let gatewayPort = try await waitForPort("gateway")
         Task {
             // Announce readiness once the gateway says so.
