@@ -8,6 +8,12 @@ import Storage
 /// A service's database as its methods use it: storage errors become the
 /// bus errors callers can act on, committed events wake the outbox relay,
 /// and writes of requests that carry an idempotency key have one effect.
+///
+/// Tenant data is reached only through the tenant-taking entry points
+/// (``read(tenant:_:)``, ``write(tenant:conflict:_:)``,
+/// ``write(answering:_:context:conflict:_:)``); there is no plain
+/// `read`/`write`, so forgetting the tenant does not compile. The
+/// `readSystem`/`writeSystem` pair is for system tables only.
 public struct ServiceStore: Sendable {
     public let database: any Database
     /// Called after a write committed (wakes the relay, which finds its events).

@@ -170,6 +170,21 @@ import Testing
         }
     }
 
+    /// A consumed event of a tenant is applied in that tenant's session, and the inbox records its tenant.
+    @Test(arguments: Engine.allCases)
+    func anEventOfATenantIsAppliedInItsSession(_ engine: Engine) async throws {
+        let migrations = Self.migrations + Outbox.migrations(startingAt: 3) + [Outbox.tenantMigration(id: 5)]
+        try await TestDatabases.withRoles(engine, prepare: { try await Migrator(service: "notes", migrations: migrations).deploy(to: $0) }) { _, database in
+            #expect(try await Inbox.consume(database, eventID: "evt-1", consumer: "notes", tenant: "a") { try $0.execute(insert("from an event", tenant: "a")) })
+            await #expect(throws: StorageError.self) {
+                try await Inbox.consume(database, eventID: "evt-2", consumer: "notes", tenant: "b") { try $0.execute(insert("planted", tenant: "a")) }
+            }
+            let recorded = try await database.read { try $0.query("SELECT event_id, tenant FROM inbox").map { "\(try $0.decode(String.self, "event_id")) \(try $0.decode(String.self, "tenant"))" } }
+            #expect(recorded == ["evt-1 a"])
+            #expect(try await database.read(tenant: "a") { try $0.query("SELECT body FROM note WHERE tenant_id = 'a'").count } == 1)
+        }
+    }
+
     @Test func thePostgresCatalogShowsForcedRowLevelSecurityAndAServiceRoleItBinds() async throws {
         try await withNotes(.postgres) { owner, service in
             let tables = try await PostgresRoles.tenantTables(of: owner)
