@@ -11,7 +11,8 @@ public enum PostgresRoles {
     }
 
     /// Lets `role` read and write every table of the current schema and use
-    /// its sequences; run as the owner after migrating. Idempotent.
+    /// its sequences (the migration history it may only read); run as the
+    /// owner after migrating. Idempotent.
     public static func grantServiceAccess(on ownerDatabase: any Database, to role: String) async throws(StorageError) {
         let quoted = Tenancy.quote(role)
         try await ownerDatabase.write { session in
@@ -19,7 +20,8 @@ public enum PostgresRoles {
             try session.executeScript("""
                 GRANT USAGE ON SCHEMA \(schema) TO \(quoted);
                 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA \(schema) TO \(quoted);
-                GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA \(schema) TO \(quoted)
+                GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA \(schema) TO \(quoted);
+                REVOKE INSERT, UPDATE, DELETE ON \(schema).\(Migrator.historyTable) FROM \(quoted)
                 """)
         }
     }

@@ -21,9 +21,9 @@ import Testing
         methods: []
     ) { _ in [] }
 
-    func install(database: String, migrations: String? = nil) async throws -> any Database {
+    func install(database: String, migrations: String? = nil, migrate: Bool = true) async throws -> any Database {
         let node = BusNode(configuration: .init(identity: NodeIdentity(service: "probe", instance: "probe-1", version: "t")), group: MultiThreadedEventLoopGroup.singleton)
-        let host = ServiceHost(Self.definition, options: .init(databaseURL: try DatabaseURL(database), migrationsDatabaseURL: try migrations.map(DatabaseURL.init), holder: "test"))
+        let host = ServiceHost(Self.definition, options: .init(databaseURL: try DatabaseURL(database), migrationsDatabaseURL: try migrations.map(DatabaseURL.init), migrate: migrate, holder: "test"))
         return try #require(try await host.install(on: node, logger: Logger(label: "test")).database)
     }
 
@@ -75,6 +75,9 @@ import Testing
         #expect(try await database.read(tenant: "a") { try $0.query("SELECT id FROM note").count } == 1)
         #expect(try await database.read(tenant: "b") { try $0.query("SELECT id FROM note").count } == 0)
         await #expect(throws: StorageError.self) { try await database.write(tenant: "b") { try $0.execute("INSERT INTO note (id, tenant_id) VALUES ('n2', 'a')") } }
+        await #expect(throws: StorageError.self) { try await database.write { try $0.execute("DELETE FROM schema_migrations") } }
         await database.close()
+        // Migrated and granted beforehand, the service starts with its own URL alone (--no-migrate).
+        await (try await install(database: service, migrate: false)).close()
     }
 }
