@@ -21,20 +21,26 @@ public struct AnalysisStoreService: Sendable {
     public var bindings: [MethodBinding] {
         [
             MethodBinding(AnalysisContracts.create) { request, context in try await create(request, context: context) },
-            MethodBinding(AnalysisContracts.get) { request, _ in try await get(request.videoId) },
+            MethodBinding(AnalysisContracts.get) { request, context in try await get(request.videoId, context: context) },
             MethodBinding(AnalysisContracts.update) { request, context in try await update(request, context: context) },
             MethodBinding(AnalysisContracts.delete) { request, context in
                 try await delete(request, context: context)
                 return Empty()
             },
-            MethodBinding(AnalysisContracts.list) { request, _ in try await list(request) },
-            MethodBinding(AnalysisContracts.search) { request, _ in try await search(request) },
+            MethodBinding(AnalysisContracts.list) { request, context in try await list(request, context: context) },
+            MethodBinding(AnalysisContracts.search) { request, context in try await search(request, context: context) },
         ]
     }
 
     // MARK: - Methods
+    //
+    // Every method works within the request's tenant (`unauthenticated`
+    // without one): its SQL names `tenant_id` itself (SQLite cannot filter
+    // for it) and runs in the tenant's session (PostgreSQL's row-level
+    // security and SQLite's tenant triggers refuse anything else).
 
-    public func create(_ request: AnalysisContracts.CreateRequest, context: RequestContext? = nil) async throws(BusError) -> Analysis {
+    public func create(_ request: AnalysisContracts.CreateRequest, context: RequestContext) async throws(BusError) -> Analysis {
+        let tenant = try context.requireTenant().tenant
         try validate(videoID: request.videoId)
         try validate(description: request.description)
         return try await store.write(answering: AnalysisContracts.create, request, context: context,
@@ -42,22 +48,24 @@ public struct AnalysisStoreService: Sendable {
             let now = Timestamp.now()
             let analysis = Analysis(id: ResourceID.make(), videoId: request.videoId, description: request.description, createdAt: now.iso8601, updatedAt: now.iso8601)
             try session.execute("""
-                INSERT INTO video_analysis (id, video_id, description, created_at, updated_at)
-                VALUES (\(analysis.id), \(analysis.videoId), \(analysis.description), \(now), \(now))
+                INSERT INTO video_analysis (id, tenant_id, video_id, description, created_at, updated_at)
+                VALUES (\(analysis.id), \(tenant), \(analysis.videoId), \(analysis.description), \(now), \(now))
                 """)
-            try Self.announce(AnalysisContracts.created, analysis, session)
+            try Self.announce(AnalysisContracts.created, analysis, tenant: tenant, session)
             return analysis
         }
     }
 
-    public func get(_ videoID: String) async throws(BusError) -> Analysis {
+    public func get(_ videoID: String, context: RequestContext) async throws(BusError) -> Analysis {
+        let tenant = try context.requireTenant().tenant
         try validate(videoID: videoID)
-        let row = try await store.read { try $0.queryFirst("\(Self.columns) WHERE video_id = \(videoID)") }
+        let row = try await store.read(tenant: tenant) { try $0.queryFirst("\(Self.columns) WHERE tenant_id = \(tenant) AND video_id = \(videoID)") }
         guard let row else { throw BusError(.notFound, "no analysis for video \(videoID)") }
         return try Self.analysis(row)
     }
 
-    public func update(_ request: AnalysisContracts.UpdateRequest, context: RequestContext? = nil) async throws(BusError) -> Analysis {
+    public func update(_ request: AnalysisContracts.UpdateRequest, context: RequestContext) async throws(BusError) -> Analysis {
+        let tenant = try context.requireTenant().tenant
         try validate(videoID: request.videoId)
         try validate(description: request.description)
         return try await store.write(answering: AnalysisContracts.update, request, context: context) { session in
@@ -66,42 +74,46 @@ public struct AnalysisStoreService: Sendable {
             let changed = try session.execute("""
                 UPDATE video_analysis SET description = \(request.description),
                     updated_at = CASE WHEN updated_at < \(now) THEN \(now) ELSE updated_at + 1 END
-                WHERE video_id = \(request.videoId)
+                WHERE tenant_id = \(tenant) AND video_id = \(request.videoId)
                 """)
-            guard changed == 1, let row = try session.queryFirst("\(Self.columns) WHERE video_id = \(request.videoId)") else {
+            guard changed == 1, let row = try session.queryFirst("\(Self.columns) WHERE tenant_id = \(tenant) AND video_id = \(request.videoId)") else {
                 throw BusError(.notFound, "no analysis for video \(request.videoId)")
             }
             let analysis = try Self.analysis(row)
-            try Self.announce(AnalysisContracts.updated, analysis, session)
+            try Self.announce(AnalysisContracts.updated, analysis, tenant: tenant, session)
             return analysis
         }
     }
 
-    public func delete(_ request: AnalysisContracts.VideoRequest, context: RequestContext? = nil) async throws(BusError) {
+    public func delete(_ request: AnalysisContracts.VideoRequest, context: RequestContext) async throws(BusError) {
+        let tenant = try context.requireTenant().tenant
         let videoID = request.videoId
         try validate(videoID: videoID)
         _ = try await store.write(answering: AnalysisContracts.delete, request, context: context) { session in
-            guard let row = try session.queryFirst("\(Self.columns) WHERE video_id = \(videoID)") else {
+            guard let row = try session.queryFirst("\(Self.columns) WHERE tenant_id = \(tenant) AND video_id = \(videoID)") else {
                 throw BusError(.notFound, "no analysis for video \(videoID)")
             }
             let analysis = try Self.analysis(row)
-            try session.execute("DELETE FROM video_analysis WHERE video_id = \(videoID)")
-            try Self.announce(AnalysisContracts.deleted, analysis, session)
+            try session.execute("DELETE FROM video_analysis WHERE tenant_id = \(tenant) AND video_id = \(videoID)")
+            try Self.announce(AnalysisContracts.deleted, analysis, tenant: tenant, session)
             return Empty()
         }
     }
 
-    /// Newest first; `cursor` continues after the last analysis of the previous page.
-    public func list(_ request: AnalysisContracts.ListRequest) async throws(BusError) -> AnalysisContracts.Page {
+    /// Newest first; `cursor` continues after the last analysis of the
+    /// previous page. A cursor holds no tenant: it positions within whichever
+    /// tenant asks, and never reaches another's rows.
+    public func list(_ request: AnalysisContracts.ListRequest, context: RequestContext) async throws(BusError) -> AnalysisContracts.Page {
+        let tenant = try context.requireTenant().tenant
         let limit = try pageSize(request.limit)
         var cursor: PageCursor?
         if let text = request.cursor {
             guard let decoded = PageCursor(decoding: text) else { throw BusError(.invalidArgument, "cursor is not one this service issued") }
             cursor = decoded
         }
-        let (rows, next) = try await store.read { [cursor] session in
+        let (rows, next) = try await store.read(tenant: tenant) { [cursor] session in
             try KeysetPage.read(limit: limit, after: cursor) { condition, fetch throws(StorageError) in
-                try session.query("\(Self.columns) WHERE \(condition) ORDER BY created_at DESC, id DESC LIMIT \(fetch)")
+                try session.query("\(Self.columns) WHERE tenant_id = \(tenant) AND \(condition) ORDER BY created_at DESC, id DESC LIMIT \(fetch)")
             }
         }
         return AnalysisContracts.Page(analyses: try rows.map { row throws(BusError) in try Self.analysis(row) }, nextCursor: next?.encoded)
@@ -109,12 +121,13 @@ public struct AnalysisStoreService: Sendable {
 
     /// Full-text search in descriptions (all words must match), newest first;
     /// at most `limit` results, without a cursor.
-    public func search(_ request: AnalysisContracts.SearchRequest) async throws(BusError) -> AnalysisContracts.Page {
+    public func search(_ request: AnalysisContracts.SearchRequest, context: RequestContext) async throws(BusError) -> AnalysisContracts.Page {
+        let tenant = try context.requireTenant().tenant
         let limit = try pageSize(request.limit)
         let words = request.query.split(whereSeparator: { !$0.isLetter && !$0.isNumber }).map(String.init)
         guard !words.isEmpty else { throw BusError(.invalidArgument, "query must contain at least one word") }
         let dialect = store.dialect
-        let rows = try await store.read { session in
+        let rows = try await store.read(tenant: tenant) { session in
             switch dialect {
             case .sqlite:
                 // Each word quoted: FTS5 syntax characters in the query stay literal.
@@ -122,11 +135,12 @@ public struct AnalysisStoreService: Sendable {
                 return try session.query("""
                     SELECT a.id, a.video_id, a.description, a.created_at, a.updated_at FROM video_analysis_search s
                     JOIN video_analysis a ON a.rowid = s.rowid
-                    WHERE video_analysis_search MATCH \(match) ORDER BY a.created_at DESC, a.id DESC LIMIT \(limit)
+                    WHERE video_analysis_search MATCH \(match) AND a.tenant_id = \(tenant)
+                    ORDER BY a.created_at DESC, a.id DESC LIMIT \(limit)
                     """)
             case .postgres:
                 return try session.query("""
-                    \(Self.columns) WHERE search @@ plainto_tsquery('simple', \(words.joined(separator: " ")))
+                    \(Self.columns) WHERE tenant_id = \(tenant) AND search @@ plainto_tsquery('simple', \(words.joined(separator: " ")))
                     ORDER BY created_at DESC, id DESC LIMIT \(limit)
                     """)
             }
@@ -176,7 +190,7 @@ public struct AnalysisStoreService: Sendable {
         }
     }
 
-    static func announce(_ topic: EventTopic<AnalysisContracts.AnalysisEvent>, _ analysis: Analysis, _ session: any DatabaseSession) throws {
-        try Outbox.enqueue(session, topic, AnalysisContracts.AnalysisEvent(id: analysis.id, videoId: analysis.videoId))
+    static func announce(_ topic: EventTopic<AnalysisContracts.AnalysisEvent>, _ analysis: Analysis, tenant: String, _ session: any DatabaseSession) throws {
+        try Outbox.enqueue(session, topic, AnalysisContracts.AnalysisEvent(id: analysis.id, videoId: analysis.videoId), tenant: tenant)
     }
 }

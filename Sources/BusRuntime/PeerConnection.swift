@@ -85,13 +85,13 @@ public final class PeerConnection: Sendable {
         body: ByteBuffer = ByteBuffer(),
         timeout: TimeAmount? = nil,
         idempotencyKey: String? = nil,
-        trace: String? = nil
+        trace: String? = nil,
+        identity: Identity? = nil
     ) async throws(BusError) -> ByteBuffer {
         let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
-        call(
-            FrameHeader(kind: .request, service: service, method: method, idempotencyKey: idempotencyKey, trace: trace),
-            body: body, deadline: .now() + (timeout ?? defaultTimeout), promise: promise
-        )
+        var header = FrameHeader(kind: .request, service: service, method: method, idempotencyKey: idempotencyKey, trace: trace)
+        header.carry(identity)
+        call(header, body: body, deadline: .now() + (timeout ?? defaultTimeout), promise: promise)
         return try await Self.answer(promise)
     }
 

@@ -58,6 +58,19 @@ public enum ServiceCatalog {
         return environment[databaseVariable(for: service)] ?? "file:./data/\(service).db"
     }
 
+    /// The URL `service` migrates with (PostgreSQL: the tables' owner):
+    /// `explicit`, else $VIDEOBUS_<SERVICE>_MIGRATIONS_DATABASE_URL, else
+    /// $VIDEOBUS_MIGRATIONS_DATABASE_URL; nil when none is given (the
+    /// service's own URL migrates).
+    public static func migrationsDatabaseURL(for service: String, explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+        explicit ?? environment[migrationsDatabaseVariable(for: service)] ?? environment["VIDEOBUS_MIGRATIONS_DATABASE_URL"]
+    }
+
+    /// `VIDEOBUS_ANALYSIS_STORE_MIGRATIONS_DATABASE_URL` for `analysis-store`.
+    public static func migrationsDatabaseVariable(for service: String) -> String {
+        "VIDEOBUS_" + service.uppercased().replacingOccurrences(of: "-", with: "_") + "_MIGRATIONS_DATABASE_URL"
+    }
+
     /// `VIDEOBUS_ANALYSIS_STORE_DATABASE_URL` for `analysis-store`.
     public static func databaseVariable(for service: String) -> String {
         "VIDEOBUS_" + service.uppercased().replacingOccurrences(of: "-", with: "_") + "_DATABASE_URL"

@@ -19,8 +19,8 @@ public struct BusEventPublisher: EventPublisher {
         Set(try await node.subscribers(of: topic, timeout: timeout))
     }
 
-    public func publish(topic: String, payload: String, eventID: String, to group: String) async throws(EventDeliveryFailure) {
-        let report = await node.publish(topic: topic, payload: ByteBuffer(string: payload), eventID: eventID, to: [group], timeout: timeout)
+    public func publish(topic: String, payload: String, eventID: String, tenant: String, to group: String) async throws(EventDeliveryFailure) {
+        let report = await node.publish(topic: topic, payload: ByteBuffer(string: payload), eventID: eventID, to: [group], timeout: timeout, tenant: tenant)
         guard let error = report.failed[group] ?? report.failed["*"] else { return }
         throw Self.failure(error)
     }

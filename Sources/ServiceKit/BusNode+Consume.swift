@@ -7,7 +7,8 @@ extension BusNode {
     /// Subscribes to `topic` and applies each event exactly once to `database`:
     /// the effect runs in a transaction that also records the event in the
     /// inbox under `consumer`, so a redelivery (after a lost ack, a retry or
-    /// a restart) changes nothing. Before ``start()``, like ``subscribe(_:_:)``.
+    /// a restart) changes nothing. An event of a tenant is applied in that
+    /// tenant's session. Before ``start()``, like ``subscribe(_:_:)``.
     ///
     /// - Parameter afterCommit: runs once the effect's transaction committed
     ///   and before the event is acknowledged (e.g. to wake this service's
@@ -22,7 +23,7 @@ extension BusNode {
         subscribe(topic) { payload, delivery in
             let applied: Bool
             do {
-                applied = try await Inbox.consume(database, eventID: delivery.eventID, consumer: consumer) { session in
+                applied = try await Inbox.consume(database, eventID: delivery.eventID, consumer: consumer, tenant: delivery.tenant) { session in
                     try effect(payload, delivery, session)
                 }
             } catch let error as StorageError {

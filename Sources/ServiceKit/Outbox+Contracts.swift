@@ -4,16 +4,11 @@ import NIOCore
 import Storage
 
 extension Outbox {
-    /// Records an event of `topic` in the current transaction, its payload
-    /// encoded as the topic's contract says.
-    @discardableResult
-    public static func enqueue<Payload>(_ session: any DatabaseSession, _ topic: EventTopic<Payload>, _ payload: Payload) throws -> String {
-        try enqueue(session, topic: topic.name, payload: JSONText(String(buffer: JSONBody.encode(payload))))
-    }
-
-    /// Records an event of `topic` for `tenant` in the current transaction.
+    /// Records an event of `topic` for `tenant` in the current transaction,
+    /// its payload encoded as the topic's contract says. (There is no
+    /// variant without a tenant: every event belongs to one.)
     @discardableResult
     public static func enqueue<Payload>(_ session: any DatabaseSession, _ topic: EventTopic<Payload>, _ payload: Payload, tenant: String) throws -> String {
-        try enqueue(session, topic, payload)
+        try enqueue(session, topic: topic.name, payload: JSONText(String(buffer: JSONBody.encode(payload))), tenant: tenant)
     }
 }

@@ -8,8 +8,15 @@ import Storage
 /// (outbox relay, pruning) to run beside the node.
 public struct ServiceHost: Sendable {
     public struct Options: Sendable {
-        /// The service's database (ignored when its definition has none).
+        /// The service's database (ignored when its definition has none): on
+        /// PostgreSQL, as a role that neither owns the tables nor bypasses
+        /// row-level security.
         public var databaseURL: DatabaseURL?
+        /// PostgreSQL: the same database as the role that owns its tables,
+        /// to migrate and to grant the service's role its rights. Nil: the
+        /// service's own URL migrates (SQLite; or PostgreSQL when an operator
+        /// migrated and granted beforehand). SQLite ignores it.
+        public var migrationsDatabaseURL: DatabaseURL?
         /// Apply pending migrations on start; when false, refuse to start while any is pending.
         public var migrate = true
         /// Subscriber groups of every topic, as the catalog declares them:
@@ -18,8 +25,9 @@ public struct ServiceHost: Sendable {
         /// Who migrates, for the migration lock's holder.
         public var holder: String
 
-        public init(databaseURL: DatabaseURL?, migrate: Bool = true, declaredSubscribers: [String: [String]] = [:], holder: String) {
+        public init(databaseURL: DatabaseURL?, migrationsDatabaseURL: DatabaseURL? = nil, migrate: Bool = true, declaredSubscribers: [String: [String]] = [:], holder: String) {
             self.databaseURL = databaseURL
+            self.migrationsDatabaseURL = migrationsDatabaseURL
             self.migrate = migrate
             self.declaredSubscribers = declaredSubscribers
             self.holder = holder
@@ -79,8 +87,30 @@ public struct ServiceHost: Sendable {
         }
     }
 
-    /// Migrates on start, or with `migrate == false` checks that nothing is pending.
+    /// Migrates (or checks that nothing is pending), as the owner when a
+    /// migrations URL is given; on PostgreSQL then grants the service's role
+    /// its rights and refuses a role that row-level security would not bind.
     private func prepare(_ database: any Database, schema: ServiceSchema, logger: Logger) async throws {
+        guard database.dialect == .postgres, let ownerURL = options.migrationsDatabaseURL else {
+            try await migrate(database, schema: schema, logger: logger)
+            try await checkRole(of: database)
+            return
+        }
+        let owner = try await openDatabase(ownerURL)
+        do {
+            try await migrate(owner, schema: schema, logger: logger)
+            // Every start: tables added by this start's migrations need it too.
+            try await PostgresRoles.grantServiceAccess(on: owner, to: try await PostgresRoles.currentRole(of: database))
+        } catch {
+            await owner.close()
+            throw error
+        }
+        await owner.close()
+        try await checkRole(of: database)
+    }
+
+    /// Migrates on start, or with `migrate == false` checks that nothing is pending.
+    private func migrate(_ database: any Database, schema: ServiceSchema, logger: Logger) async throws {
         let migrator = schema.migrator(holder: options.holder)
         if options.migrate {
             for migration in try await migrator.deploy(to: database) {
@@ -92,6 +122,27 @@ public struct ServiceHost: Sendable {
         guard status.isCurrent else {
             throw ServiceHostError("\(database.location) is not up to date (\(status.pending.count) pending, \(status.modified.count) modified, \(status.unknown.count) unknown); run videobus migrate deploy --service \(definition.name)")
         }
+    }
+
+    /// PostgreSQL: the service's role must be bound by row-level security.
+    private func checkRole(of database: any Database) async throws {
+        guard database.dialect == .postgres else { return }
+        let problems = try await PostgresRoles.problems(ofRuntimeRole: database)
+        guard problems.isEmpty else {
+            let service = definition.name
+            let role = service.replacingOccurrences(of: "-", with: "_")
+            throw ServiceHostError("""
+                \(service) refuses to serve \(database.location): \(problems.joined(separator: "; ")), so row-level security would not isolate tenants. \
+                Connect as a role that neither owns the tables nor bypasses row-level security, and migrate as the owner: \
+                e.g. CREATE ROLE \(role) LOGIN PASSWORD '...' (not SUPERUSER, not BYPASSRLS), then pass its URL as --database-url \
+                ($\(Self.variable(service, "DATABASE_URL"))) and the owner's as --migrations-database-url ($\(Self.variable(service, "MIGRATIONS_DATABASE_URL"))); \
+                the service grants that role its rights on every start.
+                """)
+        }
+    }
+
+    static func variable(_ service: String, _ suffix: String) -> String {
+        "VIDEOBUS_" + service.uppercased().replacingOccurrences(of: "-", with: "_") + "_" + suffix
     }
 }
 

@@ -8,6 +8,12 @@ import Storage
 /// A service's database as its methods use it: storage errors become the
 /// bus errors callers can act on, committed events wake the outbox relay,
 /// and writes of requests that carry an idempotency key have one effect.
+///
+/// Tenant data is reached only through the tenant-taking entry points
+/// (``read(tenant:_:)``, ``write(tenant:conflict:_:)``,
+/// ``write(answering:_:context:conflict:_:)``); there is no plain
+/// `read`/`write`, so forgetting the tenant does not compile. The
+/// `readSystem`/`writeSystem` pair is for system tables only.
 public struct ServiceStore: Sendable {
     public let database: any Database
     /// Called after a write committed (wakes the relay, which finds its events).
@@ -20,21 +26,32 @@ public struct ServiceStore: Sendable {
 
     public var dialect: SQLDialect { database.dialect }
 
-    /// Reads within `tenant`'s rows.
+    /// Reads within `tenant`'s session: on PostgreSQL row-level security
+    /// shows only its rows; on SQLite the SQL must still filter on
+    /// `tenant_id` (writes to other tenants' rows are refused on both).
     public func read<T: Sendable>(tenant: String, _ work: @escaping @Sendable (any DatabaseSession) throws -> T) async throws(BusError) -> T {
-        try await read(work)
+        do {
+            return try await database.read(tenant: tenant, work)
+        } catch {
+            throw Self.busError(error)
+        }
     }
 
-    /// Writes within `tenant`'s rows (see ``write(conflict:_:)``).
+    /// Writes within `tenant`'s session. A ``BusError`` thrown by `work`
+    /// rolls the transaction back and reaches the caller as it is; a unique
+    /// violation becomes `conflict()`.
     public func write<T: Sendable>(
         tenant: String,
         conflict: @autoclosure () -> BusError = BusError(.conflict, "conflicting change"),
         _ work: @escaping @Sendable (any DatabaseSession) throws -> T
     ) async throws(BusError) -> T {
-        try await write(conflict: conflict(), work)
+        try await write(conflict: conflict(), in: .tenant(tenant), work)
     }
 
-    public func read<T: Sendable>(_ work: @escaping @Sendable (any DatabaseSession) throws -> T) async throws(BusError) -> T {
+    /// Reads system tables only (outbox, inbox, idempotency: see `Tenancy`);
+    /// tenant data goes through ``read(tenant:_:)``. The name is long on
+    /// purpose: a forgotten tenant should not look like the normal call.
+    public func readSystem<T: Sendable>(_ work: @escaping @Sendable (any DatabaseSession) throws -> T) async throws(BusError) -> T {
         do {
             return try await database.read(work)
         } catch {
@@ -42,22 +59,35 @@ public struct ServiceStore: Sendable {
         }
     }
 
-    /// Runs `work` in a write transaction. A ``BusError`` thrown by `work`
-    /// rolls the transaction back and reaches the caller as it is; a unique
-    /// violation becomes `conflict()`.
-    public func write<T: Sendable>(
+    /// Writes system tables only (see ``readSystem(_:)``); on SQLite a write
+    /// to a tenant table outside a tenant session fails, on PostgreSQL row-level security refuses it.
+    public func writeSystem<T: Sendable>(
         conflict: @autoclosure () -> BusError = BusError(.conflict, "conflicting change"),
         _ work: @escaping @Sendable (any DatabaseSession) throws -> T
     ) async throws(BusError) -> T {
+        try await write(conflict: conflict(), in: .system, work)
+    }
+
+    private enum Scope { case tenant(String), system }
+
+    private func write<T: Sendable>(
+        conflict: @autoclosure () -> BusError, in scope: Scope,
+        _ work: @escaping @Sendable (any DatabaseSession) throws -> T
+    ) async throws(BusError) -> T {
         let refusal = NIOLockedValueBox<BusError?>(nil)
+        let remembering: @Sendable (any DatabaseSession) throws -> T = { session in
+            do {
+                return try work(session)
+            } catch let error as BusError {
+                refusal.withLockedValue { $0 = error }
+                throw error
+            }
+        }
         do {
-            let result = try await database.write { session in
-                do {
-                    return try work(session)
-                } catch let error as BusError {
-                    refusal.withLockedValue { $0 = error }
-                    throw error
-                }
+            let result: T
+            switch scope {
+            case .tenant(let tenant): result = try await database.write(tenant: tenant, remembering)
+            case .system: result = try await database.write(remembering)
             }
             committed()
             return result
@@ -72,16 +102,20 @@ public struct ServiceStore: Sendable {
         }
     }
 
-    /// A write that answers `method`'s request: when the request carries an
-    /// idempotency key, its answer is stored in the same transaction, and a
-    /// repeat (same key, same request) gets that answer without running
-    /// `work` again; the same key with another request is invalid-argument.
+    /// A write that answers `method`'s request, in the session of the
+    /// request's tenant (`unauthenticated` when it names none): when the
+    /// request carries an idempotency key, its answer is stored in the same
+    /// transaction, and a repeat (same tenant, key and request) gets that
+    /// answer without running `work` again; the same key with another
+    /// request is invalid-argument.
     public func write<Request: Contract, Response: Contract>(
         answering method: BusMethod<Request, Response>, _ request: Request, context: RequestContext?,
         conflict: @autoclosure () -> BusError = BusError(.conflict, "conflicting change"),
         _ work: @escaping @Sendable (any DatabaseSession) throws -> Response
     ) async throws(BusError) -> Response {
-        guard let key = context?.idempotencyKey else { return try await write(conflict: conflict(), work) }
+        guard let context else { throw BusError(.unauthenticated, "\(method.fullName) needs a tenant") }
+        let tenant = try context.requireTenant().tenant
+        guard let key = context.idempotencyKey else { return try await write(tenant: tenant, conflict: conflict(), work) }
         let hash = SHA256.hex(try JSONBody.encode(request).readableBytesView)
         let name = method.name
         // Twice at most: a concurrent request with the same key makes the
@@ -89,16 +123,16 @@ public struct ServiceStore: Sendable {
         var attempt = 1
         while true {
             do {
-                let outcome: IdempotentOutcome<Response> = try await write(conflict: conflict()) { session in
-                    switch try Idempotency.lookup(session, key: key, method: name, requestHash: hash) {
+                let outcome: IdempotentOutcome<Response> = try await write(tenant: tenant, conflict: conflict()) { session in
+                    switch try Idempotency.lookup(session, tenant: tenant, key: key, method: name, requestHash: hash) {
                     case .answered(let answer):
                         return .repeated(answer)
                     case .differentRequest:
                         throw BusError(.invalidArgument, "idempotency key \(key) was already used with a different request to \(name)")
                     case .new:
-                        try Idempotency.claim(session, key: key, method: name, requestHash: hash)
+                        try Idempotency.claim(session, tenant: tenant, key: key, method: name, requestHash: hash)
                         let response = try work(session)
-                        try Idempotency.answer(session, key: key, method: name, response: String(buffer: try JSONBody.encode(response)))
+                        try Idempotency.answer(session, tenant: tenant, key: key, method: name, response: String(buffer: try JSONBody.encode(response)))
                         return .first(response)
                     }
                 }
@@ -117,6 +151,8 @@ public struct ServiceStore: Sendable {
         case .conflict: return BusError(.conflict, error.message)
         case .invalidValue: return BusError(.invalidArgument, error.message)
         case .timeout: return BusError(.deadlineExceeded, "the database statement ran past its time limit", retryable: false)
+        // The service's own SQL reached past its tenant: a bug, not the caller's doing.
+        case .tenancy: return BusError(.internal, "database error: tenant isolation refused a statement")
         // Nothing was committed: safe to send again.
         case .unavailable, .retryable: return BusError(.unavailable, "database unavailable: \(error.message)", retryable: true)
         default: return BusError(.internal, "database error: \(error.code.rawValue)")

@@ -4,6 +4,13 @@
 /// that must not escape the closure. ``write(_:)`` runs the closure again after
 /// a serialization failure or deadlock (``StorageError/Code/retryable``), so the
 /// closure must have no effect outside the database.
+///
+/// Tenant data is read and written in a *tenant session*
+/// (``read(tenant:_:)``, ``write(tenant:_:)``): the engine itself then
+/// refuses rows of any other tenant in the tables made tenant tables by
+/// ``Migration/tenantIsolation(id:tables:)`` (see ``Tenancy``). The plain
+/// ``read(_:)`` and ``write(_:)`` are for system tables (outbox, inbox,
+/// idempotency, migrations), which hold every tenant's rows.
 public protocol Database: Sendable {
     var dialect: SQLDialect { get }
     /// Where the database is, without its password.
@@ -16,6 +23,17 @@ public protocol Database: Sendable {
     /// Runs `work` in a read-write transaction and commits it.
     @discardableResult
     func write<T: Sendable>(_ work: @escaping @Sendable (any DatabaseSession) throws -> T) async throws(StorageError) -> T
+
+    /// Runs `work` in a read-only transaction of `tenant`'s session: tenant
+    /// tables show only `tenant`'s rows (PostgreSQL) or refuse changes to any
+    /// other's (SQLite, where the SQL must still filter on `tenant_id`).
+    @discardableResult
+    func read<T: Sendable>(tenant: String, _ work: @escaping @Sendable (any DatabaseSession) throws -> T) async throws(StorageError) -> T
+
+    /// Runs `work` in a read-write transaction of `tenant`'s session and commits it
+    /// (retried like ``write(_:)``).
+    @discardableResult
+    func write<T: Sendable>(tenant: String, _ work: @escaping @Sendable (any DatabaseSession) throws -> T) async throws(StorageError) -> T
 
     /// Runs `work` on a connection outside any transaction (for statements that
     /// cannot run in one, such as some migrations).

@@ -35,6 +35,37 @@ public enum Idempotency {
         )
     }
 
+    /// The migration that makes keys unique per tenant: (tenant, method,
+    /// key). Records kept so far belong to the tenant `default`. A system
+    /// table (see ``Tenancy``): pruned across tenants.
+    public static func tenantMigration(id: Int) -> Migration {
+        Migration(
+            id: id, name: "idempotency_tenant",
+            sqlite: """
+                CREATE TABLE idempotency_by_tenant (
+                    tenant TEXT NOT NULL,
+                    method TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    request_hash TEXT NOT NULL,
+                    response TEXT,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (tenant, method, key)
+                );
+                INSERT INTO idempotency_by_tenant (tenant, method, key, request_hash, response, created_at)
+                    SELECT 'default', method, key, request_hash, response, created_at FROM idempotency;
+                DROP TABLE idempotency;
+                ALTER TABLE idempotency_by_tenant RENAME TO idempotency;
+                CREATE INDEX idempotency_created ON idempotency (created_at)
+                """,
+            postgres: """
+                ALTER TABLE idempotency ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';
+                ALTER TABLE idempotency ALTER COLUMN tenant DROP DEFAULT;
+                ALTER TABLE idempotency DROP CONSTRAINT idempotency_pkey;
+                ALTER TABLE idempotency ADD PRIMARY KEY (tenant, method, key)
+                """
+        )
+    }
+
     /// What a key already holds.
     public enum Lookup: Sendable, Equatable {
         /// Unknown (or expired): the request runs, and ``claim`` records it.
@@ -47,11 +78,11 @@ public enum Idempotency {
 
     /// Looks `key` up for `method`, in the request's transaction. An expired
     /// record is removed, so its key starts afresh.
-    public static func lookup(_ session: any DatabaseSession, key: String, method: String, requestHash: String, now: Timestamp = .now()) throws(StorageError) -> Lookup {
-        guard let row = try session.queryFirst("SELECT request_hash, response, created_at FROM idempotency WHERE key = \(key) AND method = \(method)") else { return .new }
+    public static func lookup(_ session: any DatabaseSession, tenant: String, key: String, method: String, requestHash: String, now: Timestamp = .now()) throws(StorageError) -> Lookup {
+        guard let row = try session.queryFirst("SELECT request_hash, response, created_at FROM idempotency WHERE tenant = \(tenant) AND method = \(method) AND key = \(key)") else { return .new }
         let created: Int64 = try row["created_at"]
         if created < now.millisecondsSince1970 - retentionMilliseconds {
-            try session.execute("DELETE FROM idempotency WHERE key = \(key) AND method = \(method)")
+            try session.execute("DELETE FROM idempotency WHERE tenant = \(tenant) AND method = \(method) AND key = \(key)")
             return .new
         }
         guard try row.decode(String.self, "request_hash") == requestHash else { return .differentRequest }
@@ -63,16 +94,16 @@ public enum Idempotency {
     /// with the same key waits for this transaction (PostgreSQL) or runs
     /// after it (SQLite) and then fails with `conflict`; retried, it finds
     /// this request's answer.
-    public static func claim(_ session: any DatabaseSession, key: String, method: String, requestHash: String, now: Timestamp = .now()) throws(StorageError) {
+    public static func claim(_ session: any DatabaseSession, tenant: String, key: String, method: String, requestHash: String, now: Timestamp = .now()) throws(StorageError) {
         try session.execute("""
-            INSERT INTO idempotency (key, method, request_hash, response, created_at)
-            VALUES (\(key), \(method), \(requestHash), NULL, \(now))
+            INSERT INTO idempotency (tenant, method, key, request_hash, response, created_at)
+            VALUES (\(tenant), \(method), \(key), \(requestHash), NULL, \(now))
             """)
     }
 
     /// Stores the answer of a claimed key, in the same transaction as the effect.
-    public static func answer(_ session: any DatabaseSession, key: String, method: String, response: String) throws(StorageError) {
-        try session.execute("UPDATE idempotency SET response = \(response) WHERE key = \(key) AND method = \(method)")
+    public static func answer(_ session: any DatabaseSession, tenant: String, key: String, method: String, response: String) throws(StorageError) {
+        try session.execute("UPDATE idempotency SET response = \(response) WHERE tenant = \(tenant) AND method = \(method) AND key = \(key)")
     }
 
     /// Deletes records older than the retention; returns how many.

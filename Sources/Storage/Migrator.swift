@@ -32,8 +32,9 @@ public struct Migrator: Sendable {
     public func status(of database: any Database) async throws(StorageError) -> MigrationStatus {
         let migrations = self.migrations
         return try await database.withoutTransaction { session in
-            try Self.createHistoryTable(session)
-            return try Self.compare(migrations, with: Self.history(session), dialect: session.dialect)
+            // Only looked at: a service's role may read the history but not create tables.
+            let history = try Self.historyTableExists(session) ? Self.history(session) : []
+            return Self.compare(migrations, with: history, dialect: session.dialect)
         }
     }
 
@@ -45,7 +46,11 @@ public struct Migrator: Sendable {
         switch database.dialect {
         case .postgres:
             return try await database.withoutTransaction { session in
-                try PostgresMigrationLock.hold(service: service, holder: holder, timeout: timeout, session: session) { () throws(StorageError) -> [Migration] in
+                // Exempt from a request's statement limit from the start: on a busy
+                // server even creating the history table may take longer.
+                try session.executeScript("SET statement_timeout = 0")
+                defer { try? session.executeScript("RESET statement_timeout") }
+                return try PostgresMigrationLock.hold(service: service, holder: holder, timeout: timeout, session: session) { () throws(StorageError) -> [Migration] in
                     try Self.createHistoryTable(session)
                     return try Self.apply(migrations, session: session, lockEach: false)
                 }
@@ -96,6 +101,13 @@ public struct Migrator: Sendable {
                 duration_ms \(integer) NOT NULL
             )
             """)
+    }
+
+    static func historyTableExists(_ session: any DatabaseSession) throws(StorageError) -> Bool {
+        switch session.dialect {
+        case .postgres: try session.queryFirst("SELECT to_regclass(\(historyTable))::text AS name")?["name"] as String? != nil
+        case .sqlite: try session.queryFirst("SELECT name FROM sqlite_master WHERE type = 'table' AND name = \(historyTable)") != nil
+        }
     }
 
     static func history(_ session: any DatabaseSession) throws(StorageError) -> [MigrationStatus.Applied] {

@@ -89,20 +89,41 @@ public enum Outbox {
         ]
     }
 
-    /// Records an event in the current transaction.
+    /// The migration that gives the outbox and the inbox their `tenant`
+    /// column (system tables: see ``Tenancy``). Rows written before it
+    /// belong to the tenant `default`, so a deployed database upgrades in
+    /// place; from then on every event names its tenant.
+    public static func tenantMigration(id: Int) -> Migration {
+        Migration(
+            id: id, name: "outbox_inbox_tenant",
+            sqlite: """
+                ALTER TABLE outbox ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';
+                ALTER TABLE inbox ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default'
+                """,
+            postgres: """
+                ALTER TABLE outbox ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';
+                ALTER TABLE outbox ALTER COLUMN tenant DROP DEFAULT;
+                ALTER TABLE inbox ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';
+                ALTER TABLE inbox ALTER COLUMN tenant DROP DEFAULT
+                """
+        )
+    }
+
+    /// Records an event of `tenant` in the current transaction.
     ///
     /// On PostgreSQL it also takes a transaction-scoped lock, so transactions
     /// that write events commit one at a time from here on: the outbox's
     /// sequence is then the order of commit, which the relay keeps. Enqueue
     /// late in a transaction to hold that lock briefly.
     @discardableResult
-    public static func enqueue(_ session: any DatabaseSession, topic: String, payload: JSONText, eventID: String = newEventID()) throws(StorageError) -> String {
+    public static func enqueue(_ session: any DatabaseSession, topic: String, payload: JSONText, tenant: String, eventID: String = newEventID()) throws(StorageError) -> String {
+        try Tenancy.check(tenant)
         if session.dialect == .postgres {
             _ = try session.query("SELECT pg_advisory_xact_lock(hashtext('videobus.outbox.order'))")
         }
         try session.execute("""
-            INSERT INTO outbox (event_id, topic, payload, created_at)
-            VALUES (\(eventID), \(topic), \(payload.text), \(Timestamp.now()))
+            INSERT INTO outbox (event_id, topic, payload, tenant, created_at)
+            VALUES (\(eventID), \(topic), \(payload.text), \(tenant), \(Timestamp.now()))
             """)
         return eventID
     }
@@ -122,6 +143,8 @@ public struct OutboxEvent: Sendable, Hashable {
     public var eventID: String
     public var topic: String
     public var payload: String
+    /// The tenant the event belongs to; it travels in the event's header.
+    public var tenant: String
     /// Refusals by the group being delivered to, so far.
     public var attempts: Int
 }
@@ -132,19 +155,22 @@ public enum Inbox {
     /// Runs `effect` in a transaction that also records (`eventID`, `consumer`);
     /// if the event was already recorded, does nothing and returns false.
     /// If `effect` throws, nothing is recorded and a redelivery will try again.
+    /// An event of a tenant is applied in that tenant's session.
     @discardableResult
     public static func consume(
-        _ database: any Database, eventID: String, consumer: String,
+        _ database: any Database, eventID: String, consumer: String, tenant: String? = nil,
         _ effect: @escaping @Sendable (any DatabaseSession) throws -> Void
     ) async throws(StorageError) -> Bool {
-        try await database.write { session in
+        let apply: @Sendable (any DatabaseSession) throws -> Bool = { session in
             let recorded = try session.execute("""
-                INSERT INTO inbox (event_id, consumer, processed_at) VALUES (\(eventID), \(consumer), \(Timestamp.now()))
+                INSERT INTO inbox (event_id, consumer, tenant, processed_at) VALUES (\(eventID), \(consumer), \(tenant ?? ""), \(Timestamp.now()))
                 ON CONFLICT (event_id, consumer) DO NOTHING
                 """)
             guard recorded == 1 else { return false }
             try effect(session)
             return true
         }
+        if let tenant { return try await database.write(tenant: tenant, apply) }
+        return try await database.write(apply)
     }
 }

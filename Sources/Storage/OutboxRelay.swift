@@ -54,7 +54,8 @@ public protocol EventPublisher: Sendable {
 
     /// Delivers one event to one instance of `group`; returns only once that
     /// instance acknowledged it.
-    func publish(topic: String, payload: String, eventID: String, to group: String) async throws(EventDeliveryFailure)
+    /// `tenant`: the tenant the event belongs to, for its header.
+    func publish(topic: String, payload: String, eventID: String, tenant: String, to group: String) async throws(EventDeliveryFailure)
 }
 
 /// Delivers a database's outbox events to their subscriber groups.
@@ -290,12 +291,12 @@ public final class OutboxRelay: Sendable {
                 """)
             guard let head, try head.decode(Timestamp.self, "next_attempt_at") <= now else { return [] }
             return try session.query("""
-                SELECT d.seq, d.attempts, d.next_attempt_at, o.event_id, o.topic, o.payload
+                SELECT d.seq, d.attempts, d.next_attempt_at, o.event_id, o.topic, o.payload, o.tenant
                 FROM outbox_delivery d JOIN outbox o ON o.seq = d.seq
                 WHERE d.subscriber = \(group) AND d.delivered_at IS NULL AND d.parked_at IS NULL
                 ORDER BY d.seq LIMIT \(raw: String(limit))
                 """).map { row throws(StorageError) -> (event: OutboxEvent, due: Timestamp) in
-                (OutboxEvent(sequence: try row["seq"], eventID: try row["event_id"], topic: try row["topic"], payload: try row["payload"], attempts: try row["attempts"]), try row["next_attempt_at"])
+                (OutboxEvent(sequence: try row["seq"], eventID: try row["event_id"], topic: try row["topic"], payload: try row["payload"], tenant: try row["tenant"], attempts: try row["attempts"]), try row["next_attempt_at"])
             }
         }
         var delivered: [Int64] = []
@@ -304,7 +305,7 @@ public final class OutboxRelay: Sendable {
             // Only a replay puts an event before one that is waiting out its backoff.
             guard due <= now else { break }
             do {
-                try await publisher.publish(topic: event.topic, payload: event.payload, eventID: event.eventID, to: group)
+                try await publisher.publish(topic: event.topic, payload: event.payload, eventID: event.eventID, tenant: event.tenant, to: group)
                 delivered.append(event.sequence)
                 if let streak = unreachableStreaks.withLockedValue({ $0.removeValue(forKey: group) }) {
                     logger.info("reached \(group) again after \(streak) failed attempts")

@@ -69,7 +69,9 @@ final class PostgresConnection: @unchecked Sendable {
             let primary = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }
             let message = primary ?? String(cString: PQresultErrorMessage(result)).trimmingCharacters(in: .whitespacesAndNewlines)
             PQclear(result)
-            let code = isHealthy ? Self.code(forSQLState: state) : .unavailable
+            var code = isHealthy ? Self.code(forSQLState: state) : .unavailable
+            // Insufficient privilege from a row-level security policy (a missing grant stays invalidQuery).
+            if state == "42501", message.contains("row-level security") { code = .tenancy }
             throw StorageError(code, message, sql: sql, engineCode: state)
         }
     }

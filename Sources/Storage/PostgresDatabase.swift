@@ -58,14 +58,29 @@ public final class PostgresDatabase: Database {
     }
 
     public func read<T: Sendable>(_ work: @escaping @Sendable (any DatabaseSession) throws -> T) async throws(StorageError) -> T {
-        try await transaction("BEGIN READ ONLY", work)
+        try await transaction("BEGIN READ ONLY", tenant: nil, work)
     }
 
     public func write<T: Sendable>(_ work: @escaping @Sendable (any DatabaseSession) throws -> T) async throws(StorageError) -> T {
+        try await retrying { () async throws(StorageError) -> T in try await self.transaction("BEGIN", tenant: nil, work) }
+    }
+
+    public func read<T: Sendable>(tenant: String, _ work: @escaping @Sendable (any DatabaseSession) throws -> T) async throws(StorageError) -> T {
+        try Tenancy.check(tenant)
+        return try await transaction("BEGIN READ ONLY", tenant: tenant, work)
+    }
+
+    public func write<T: Sendable>(tenant: String, _ work: @escaping @Sendable (any DatabaseSession) throws -> T) async throws(StorageError) -> T {
+        try Tenancy.check(tenant)
+        return try await retrying { () async throws(StorageError) -> T in try await self.transaction("BEGIN", tenant: tenant, work) }
+    }
+
+    /// Runs a write transaction again after a serialization failure or deadlock.
+    private func retrying<T>(_ transaction: () async throws(StorageError) -> T) async throws(StorageError) -> T {
         var attempt = 1
         while true {
             do {
-                return try await transaction("BEGIN", work)
+                return try await transaction()
             } catch {
                 guard error.code == .retryable, attempt < maxTransactionAttempts else { throw error }
                 attempt += 1
@@ -79,10 +94,17 @@ public final class PostgresDatabase: Database {
         }
     }
 
-    private func transaction<T: Sendable>(_ begin: String, _ work: @escaping @Sendable (any DatabaseSession) throws -> T) async throws(StorageError) -> T {
+    /// With a tenant, the transaction's first statement sets `videobus.tenant`
+    /// for this transaction only (`set_config(..., true)`): COMMIT or ROLLBACK
+    /// ends it, so a pooled connection never carries it into the next
+    /// borrower's transaction. Row-level security policies read it.
+    private func transaction<T: Sendable>(_ begin: String, tenant: String?, _ work: @escaping @Sendable (any DatabaseSession) throws -> T) async throws(StorageError) -> T {
         try await withConnection { (connection: PostgresConnection) throws(StorageError) -> T in
             try connection.simple(begin)
             do throws(StorageError) {
+                if let tenant {
+                    _ = try connection.execute("SELECT set_config('\(Tenancy.setting)', $1, true)", [.text(tenant)])
+                }
                 let result = try Self.storageErrors { try work(PostgresSession(connection: connection)) }
                 try connection.simple("COMMIT")
                 return result

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import NIOConcurrencyHelpers
 
 /// SQLite through GRDB: a `DatabasePool` in WAL mode (readers never wait for
 /// the writer), foreign keys on, a busy timeout so that writers from other
@@ -10,6 +11,8 @@ public final class SQLiteDatabase: Database {
     /// The database file; nil in memory.
     public let filePath: String?
     private let writer: any DatabaseWriter
+    /// The tenant of each connection's current transaction, read by `videobus_tenant()`.
+    private let sessions: SQLiteTenantSessions
 
     /// How long a writer waits for another process's write lock.
     public static let busyTimeout: TimeInterval = 10
@@ -18,8 +21,11 @@ public final class SQLiteDatabase: Database {
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(Self.busyTimeout)
+        let sessions = SQLiteTenantSessions()
+        self.sessions = sessions
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue.uppercased())")
+            sessions.install(on: db)
         }
         do {
             switch location {
@@ -55,10 +61,33 @@ public final class SQLiteDatabase: Database {
     }
 
     public func write<T: Sendable>(_ work: @escaping @Sendable (any DatabaseSession) throws -> T) async throws(StorageError) -> T {
+        try await retrying { () async throws -> T in try await self.writer.write { db in try work(SQLiteSession(db: db)) } }
+    }
+
+    public func read<T: Sendable>(tenant: String, _ work: @escaping @Sendable (any DatabaseSession) throws -> T) async throws(StorageError) -> T {
+        try Tenancy.check(tenant)
+        let sessions = self.sessions
+        do {
+            return try await writer.read { db in try sessions.within(tenant, on: db) { try work(SQLiteSession(db: db)) } }
+        } catch {
+            throw Self.storageError(error)
+        }
+    }
+
+    public func write<T: Sendable>(tenant: String, _ work: @escaping @Sendable (any DatabaseSession) throws -> T) async throws(StorageError) -> T {
+        try Tenancy.check(tenant)
+        let sessions = self.sessions
+        return try await retrying { () async throws -> T in
+            try await self.writer.write { db in try sessions.within(tenant, on: db) { try work(SQLiteSession(db: db)) } }
+        }
+    }
+
+    /// Runs a write transaction again after SQLite's busy-snapshot failure.
+    private func retrying<T>(_ transaction: () async throws -> T) async throws(StorageError) -> T {
         var attempt = 1
         while true {
             do {
-                return try await writer.write { db in try work(SQLiteSession(db: db)) }
+                return try await transaction()
             } catch {
                 let failure = Self.storageError(error)
                 guard failure.code == .retryable, attempt < maxTransactionAttempts else { throw failure }
@@ -86,6 +115,10 @@ public final class SQLiteDatabase: Database {
         let message = error.message ?? "\(error)"
         let engineCode = "SQLITE \(error.extendedResultCode.rawValue)"
         let code: StorageError.Code
+        if message.contains(Tenancy.refusalMarker) {
+            // videobus_tenant() outside a session, or a tenant trigger's RAISE.
+            return StorageError(.tenancy, message, sql: error.sql, engineCode: engineCode)
+        }
         switch error.extendedResultCode {
         case .SQLITE_CONSTRAINT_UNIQUE, .SQLITE_CONSTRAINT_PRIMARYKEY: code = .conflict
         case .SQLITE_BUSY_SNAPSHOT: code = .retryable

@@ -20,6 +20,10 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
         case invalidValue
         /// The statement ran past its time limit (PostgreSQL `statement_timeout`) and was cancelled.
         case timeout
+        /// Tenant isolation refused the statement: a tenant table touched
+        /// outside a tenant session, or a row of another tenant written
+        /// (PostgreSQL's row-level security, SQLite's tenant triggers).
+        case tenancy
         /// Migrations refused (modified, unknown or failed) or the migration lock not obtained.
         case migration
         case `internal`

@@ -1,7 +1,9 @@
 import AnalysisStore
 import ArgumentParser
+import BusRuntime
 import Contracts
 import Foundation
+import Logging
 import ServiceKit
 import Storage
 
@@ -36,17 +38,18 @@ struct BenchPages: AsyncParsableCommand {
             try await AnalysisStoreSchema.schema.migrator().deploy(to: database)
             try await seed(database)
             let service = AnalysisStoreService(store: ServiceStore(database: database))
+            let context = RequestContext(service: AnalysisContracts.service, method: AnalysisContracts.list.name, identity: Identity(tenant: Self.tenant), logger: Logger(label: "bench"))
             // The cursor of the page that starts `limit` rows before the end.
-            let deep = try await database.read { [rows, limit] session in
-                try PageCursor(after: session.queryFirst("SELECT id, created_at FROM video_analysis ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET \(rows - limit - 1)")!)
+            let deep = try await database.read(tenant: Self.tenant) { [rows, limit] session in
+                try PageCursor(after: session.queryFirst("SELECT id, created_at FROM video_analysis WHERE tenant_id = \(Self.tenant) ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET \(rows - limit - 1)")!)
             }
-            let first = try await time { _ = try await service.list(.init(limit: limit)) }
-            let last = try await time { _ = try await service.list(.init(limit: limit, cursor: deep.encoded)) }
+            let first = try await time { _ = try await service.list(.init(limit: limit), context: context) }
+            let last = try await time { _ = try await service.list(.init(limit: limit, cursor: deep.encoded), context: context) }
             let orCondition = try await time {
-                _ = try await database.read { [limit] session in
+                _ = try await database.read(tenant: Self.tenant) { [limit] session in
                     try session.query("""
                         SELECT id, video_id, description, created_at, updated_at FROM video_analysis
-                        WHERE created_at < \(deep.createdAt) OR (created_at = \(deep.createdAt) AND id < \(deep.id))
+                        WHERE tenant_id = \(Self.tenant) AND (created_at < \(deep.createdAt) OR (created_at = \(deep.createdAt) AND id < \(deep.id)))
                         ORDER BY created_at DESC, id DESC LIMIT \(limit + 1)
                         """)
                 }
@@ -56,17 +59,20 @@ struct BenchPages: AsyncParsableCommand {
         }
     }
 
+    /// The tenant whose rows are measured.
+    static let tenant = "bench"
+
     /// Rows with distinct, increasing creation times (some equal, as real clocks give).
     private func seed(_ database: any Database) async throws {
         let start = Timestamp.now().millisecondsSince1970 - Int64(rows)
         for batchStart in stride(from: 0, to: rows, by: 1000) {
             let range = batchStart..<min(rows, batchStart + 1000)
-            try await database.write { session in
+            try await database.write(tenant: Self.tenant) { session in
                 let values: [SQL] = range.map { n in
                     let created = start + Int64(n / 2)
-                    return "(\(ResourceID.make()), \("bench_\(n)"), \("a seeded record for the page benchmark"), \(created), \(created))"
+                    return "(\(ResourceID.make()), \(Self.tenant), \("bench_\(n)"), \("a seeded record for the page benchmark"), \(created), \(created))"
                 }
-                try session.execute("INSERT INTO video_analysis (id, video_id, description, created_at, updated_at) VALUES \(SQL.join(values))")
+                try session.execute("INSERT INTO video_analysis (id, tenant_id, video_id, description, created_at, updated_at) VALUES \(SQL.join(values))")
             }
         }
         if database.dialect == .postgres { try await database.withoutTransaction { try $0.execute("ANALYZE video_analysis") } }

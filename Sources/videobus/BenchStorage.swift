@@ -68,7 +68,7 @@ struct BenchStorage: AsyncParsableCommand {
         try await database.withoutTransaction { try $0.executeScript("DROP TABLE IF EXISTS bench_item; DROP TABLE IF EXISTS outbox; DROP TABLE IF EXISTS inbox; DROP TABLE IF EXISTS schema_migrations") }
         try await Migrator(service: "bench", migrations: [
             Migration(id: 1, name: "bench_item", sql: "CREATE TABLE bench_item (id TEXT PRIMARY KEY, n \(integer) NOT NULL, note TEXT NOT NULL)"),
-        ] + Outbox.migrations(startingAt: 2)).deploy(to: database)
+        ] + Outbox.migrations(startingAt: 2) + [Outbox.tenantMigration(id: 4)]).deploy(to: database)
     }
 
     /// Transactions of one insert each, from `writers` concurrent tasks.
@@ -142,7 +142,7 @@ struct BenchStorage: AsyncParsableCommand {
         for start in stride(from: 0, to: total, by: 1000) {
             try await database.write { session in
                 for n in start..<min(start + 1000, total) {
-                    try Outbox.enqueue(session, topic: "bench.event", payload: JSONText(#"{"n":\#(n)}"#), eventID: "bench-\(n)")
+                    try Outbox.enqueue(session, topic: "bench.event", payload: JSONText(#"{"n":\#(n)}"#), tenant: "default", eventID: "bench-\(n)")
                 }
             }
         }

@@ -31,6 +31,9 @@ struct CallCommand: AsyncParsableCommand {
     @Option(help: "Idempotency key: makes retrying after a lost connection safe.")
     var idempotencyKey: String?
 
+    @Option(help: "The tenant the call is made for: tenant-scoped methods refuse calls without one.")
+    var tenant: String?
+
     @OptionGroup var registry: RegistryOptions
 
     @Option(name: .customLong("token"), help: "Shared secret of the bus (default: $VIDEOBUS_TOKEN).")
@@ -57,7 +60,8 @@ struct CallCommand: AsyncParsableCommand {
         do {
             let answer = try await node.call(
                 service: service, method: method, body: ByteBuffer(string: body),
-                timeout: .nanoseconds(Int64(timeout * 1e9)), idempotencyKey: idempotencyKey
+                timeout: .nanoseconds(Int64(timeout * 1e9)), idempotencyKey: idempotencyKey,
+                identity: tenant.map { Identity(tenant: $0) }
             )
             printLine(String(buffer: answer))
         } catch {

@@ -11,10 +11,18 @@ struct DatabaseOptions: ParsableArguments {
     @Option(help: "Database URL (default: $VIDEOBUS_<SERVICE>_DATABASE_URL, else file:./data/<service>.db).")
     var databaseURL: String?
 
+    @Option(name: [.customLong("migrations-database-url"), .customLong("migrations-database")], help: "PostgreSQL: the URL of the role that owns the tables, which these commands use instead of --database-url (default: $VIDEOBUS_<SERVICE>_MIGRATIONS_DATABASE_URL, else $VIDEOBUS_MIGRATIONS_DATABASE_URL).")
+    var migrationsDatabaseURL: String?
+
+    /// The owner's URL when one is given: migrations create tables, and the owner is who may.
+    private var url: String {
+        ServiceCatalog.migrationsDatabaseURL(for: service, explicit: migrationsDatabaseURL) ?? ServiceCatalog.databaseURL(for: service, explicit: databaseURL)
+    }
+
     func validate() throws {
         do {
             _ = try ServiceCatalog.definitionWithDatabase(named: service)
-            _ = try DatabaseURL(ServiceCatalog.databaseURL(for: service, explicit: databaseURL))
+            _ = try DatabaseURL(url)
         } catch let error as StorageError {
             throw ValidationError(error.message)
         } catch {
@@ -24,7 +32,6 @@ struct DatabaseOptions: ParsableArguments {
 
     func open() async throws -> (ServiceSchema, any Database) {
         let schema = try ServiceCatalog.definitionWithDatabase(named: service).schema!
-        let url = try DatabaseURL(ServiceCatalog.databaseURL(for: service, explicit: databaseURL))
-        return (schema, try await openDatabase(url))
+        return (schema, try await openDatabase(DatabaseURL(url)))
     }
 }

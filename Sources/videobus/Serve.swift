@@ -31,6 +31,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The service's database (default: $VIDEOBUS_<SERVICE>_DATABASE_URL, else file:./data/<service>.db).")
     var databaseURL: String?
 
+    @Option(name: [.customLong("migrations-database-url"), .customLong("migrations-database")], help: ArgumentHelp(
+        "PostgreSQL: the same database as the role that owns the tables, to migrate and grant with (default: $VIDEOBUS_<SERVICE>_MIGRATIONS_DATABASE_URL, else $VIDEOBUS_MIGRATIONS_DATABASE_URL).",
+        discussion: "The service itself then connects with --database-url as a role that neither owns the tables nor bypasses row-level security; it refuses to start otherwise. SQLite ignores it."))
+    var migrationsDatabaseURL: String?
+
     @Flag(inversion: .prefixedNo, help: "Apply pending migrations on start; with --no-migrate, refuse to start while any is pending.")
     var migrate = true
 
@@ -46,6 +51,7 @@ struct Serve: AsyncParsableCommand {
         if definition.schema != nil {
             do {
                 _ = try DatabaseURL(ServiceCatalog.databaseURL(for: service, explicit: databaseURL))
+                _ = try ServiceCatalog.migrationsDatabaseURL(for: service, explicit: migrationsDatabaseURL).map(DatabaseURL.init)
             } catch {
                 throw ValidationError(error.message)
             }
@@ -62,6 +68,7 @@ struct Serve: AsyncParsableCommand {
         let busNode = BusNode(configuration: configuration, group: group, logger: logger)
         let host = ServiceHost(definition, options: .init(
             databaseURL: definition.schema == nil ? nil : try DatabaseURL(ServiceCatalog.databaseURL(for: service, explicit: databaseURL)),
+            migrationsDatabaseURL: definition.schema == nil ? nil : try ServiceCatalog.migrationsDatabaseURL(for: service, explicit: migrationsDatabaseURL).map(DatabaseURL.init),
             migrate: migrate, declaredSubscribers: ServiceCatalog.declaredSubscribers, holder: "videobus serve \(service) pid \(getpid())"
         ))
         let running: ServiceHost.Running

@@ -16,7 +16,8 @@ struct UpCommand: AsyncParsableCommand {
             Services: \(ServiceCatalog.system.map(\.name).joined(separator: ", ")).
             Logs are prefixed by process; a crashed process is restarted with backoff;
             Ctrl-C drains every process and exits. Databases are SQLite files under --data-dir,
-            or with --postgres one database per service on that server (created if missing).
+            or with --postgres one database per service on that server (created if missing), owned and
+            migrated by the --postgres user and used by the service as a role of its own (videobus_<service>).
             """
     )
 
@@ -56,8 +57,8 @@ struct UpCommand: AsyncParsableCommand {
         let registry = "127.0.0.1:\(try await waitForPort("registry"))"
         let services = ServiceCatalog.system.map(\.name)
         for (index, service) in services.enumerated() {
-            let url = try await databaseURL(for: service)
-            try supervisor.start(.init(name: service, arguments: ["serve", service, "--registry", registry, "--database-url", url], colour: 2 + index))
+            let databaseFlags = try await databaseFlags(for: service)
+            try supervisor.start(.init(name: service, arguments: ["serve", service, "--registry", registry] + databaseFlags, colour: 2 + index))
             _ = try await waitForPort(service)
         }
         var gateway = ["gateway", "--port", "\(port)", "--registry", registry]
@@ -82,20 +83,40 @@ struct UpCommand: AsyncParsableCommand {
         supervisor.say("stopped")
     }
 
-    /// SQLite under --data-dir, or a database of its own on the --postgres server.
-    private func databaseURL(for service: String) async throws -> String {
+    /// SQLite under --data-dir, or a database of its own on the --postgres
+    /// server. There the --postgres user owns and migrates it, and the
+    /// service connects as a role of its own (`videobus_<service>`, created
+    /// if missing, a fresh random password each run) that row-level security
+    /// binds. Both URLs reach the child through its environment, never its
+    /// command line, where `ps` would show the password.
+    private func databaseFlags(for service: String) async throws -> [String] {
         guard let postgres else {
             try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
-            return "file:\(dataDir)/\(service).db"
+            return ["--database-url", "file:\(dataDir)/\(service).db"]
         }
         let name = "videobus_" + service.replacingOccurrences(of: "-", with: "_")
+        let password = (0..<4).map { _ in String(UInt64.random(in: 0...UInt64.max), radix: 16) }.joined()
         let admin = try await openDatabase(DatabaseURL(postgres))
         defer { Task { await admin.close() } }
         let exists = try await admin.read { try $0.queryFirst("SELECT 1 AS x FROM pg_database WHERE datname = \(name)") != nil }
         if !exists { try await admin.withoutTransaction { try $0.execute("CREATE DATABASE \(raw: name)") } }
-        guard var components = URLComponents(string: postgres) else { throw ValidationError("--postgres is not a URL") }
-        components.path = "/" + name
-        return components.string!
+        try await admin.withoutTransaction { session in
+            try session.executeScript("""
+                DO $$ BEGIN
+                    CREATE ROLE \(name) LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+                EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+                END $$;
+                ALTER ROLE \(name) PASSWORD '\(password)'
+                """)
+        }
+        guard var owner = URLComponents(string: postgres) else { throw ValidationError("--postgres is not a URL") }
+        owner.path = "/" + name
+        var runtime = owner
+        runtime.user = name
+        runtime.password = password
+        setenv(ServiceCatalog.databaseVariable(for: service), runtime.string!, 1)
+        setenv(ServiceCatalog.migrationsDatabaseVariable(for: service), owner.string!, 1)
+        return []
     }
 }
 

@@ -23,9 +23,9 @@ import Testing
                 ? "SELECT a.video_id FROM video_analysis_search s JOIN video_analysis a ON a.rowid = s.rowid WHERE video_analysis_search MATCH \("harbour") ORDER BY a.video_id"
                 : "SELECT video_id FROM video_analysis WHERE search @@ plainto_tsquery('simple', \("harbour")) ORDER BY video_id"
             #expect(try await database.read { try $0.query(search).map { try $0.decode(String.self, "video_id") } } == ["sample_001"])
-            try await database.write { try $0.execute("UPDATE video_analysis SET description = \("A quiet harbour at dawn") WHERE video_id = \("sample_003")") }
+            try await database.write(tenant: "default") { try $0.execute("UPDATE video_analysis SET description = \("A quiet harbour at dawn") WHERE tenant_id = 'default' AND video_id = \("sample_003")") }
             #expect(try await database.read { try $0.query(search).map { try $0.decode(String.self, "video_id") } } == ["sample_001", "sample_003"])
-            try await database.write { try $0.execute("DELETE FROM video_analysis WHERE video_id = \("sample_001")") }
+            try await database.write(tenant: "default") { try $0.execute("DELETE FROM video_analysis WHERE tenant_id = 'default' AND video_id = \("sample_001")") }
             #expect(try await database.read { try $0.query(search).map { try $0.decode(String.self, "video_id") } } == ["sample_003"])
         }
     }

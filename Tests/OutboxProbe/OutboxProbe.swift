@@ -26,7 +26,7 @@ struct OutboxProbe: AsyncParsableCommand {
             CREATE TABLE counter (id BIGINT PRIMARY KEY, total BIGINT NOT NULL);
             INSERT INTO counter (id, total) VALUES (1, 0)
             """),
-    ] + Outbox.migrations(startingAt: 2)
+    ] + Outbox.migrations(startingAt: 2) + [Outbox.tenantMigration(id: 4)]
 
     static func node(_ service: String, registry: String) throws -> BusNode {
         guard let address = ServiceAddress(registry) else { throw ValidationError("--registry must be host:port") }
@@ -65,7 +65,7 @@ struct Publisher: AsyncParsableCommand {
             try await db.write { session in
                 // A restarted publisher skips the events it already committed.
                 guard try session.queryFirst("SELECT seq FROM outbox WHERE event_id = \(eventID)") == nil else { return }
-                try Outbox.enqueue(session, topic: OutboxProbe.topic, payload: JSONText(#"{"n":\#(n)}"#), eventID: eventID)
+                try Outbox.enqueue(session, topic: OutboxProbe.topic, payload: JSONText(#"{"n":\#(n)}"#), tenant: "default", eventID: eventID)
             }
             if n == crashAfterCommit { OutboxProbe.crash() }
         }

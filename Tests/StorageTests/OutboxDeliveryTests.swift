@@ -7,7 +7,7 @@ import Testing
 /// Per-group delivery: declared subscribers wait for their group, a poison
 /// event is parked without holding the rest, and groups do not hold each other.
 @Suite struct OutboxDeliveryTests {
-    static let migrations = [Migration(id: 1, name: "create_item", sql: "CREATE TABLE item (id TEXT PRIMARY KEY)")] + Outbox.migrations(startingAt: 2)
+    static let migrations = [Migration(id: 1, name: "create_item", sql: "CREATE TABLE item (id TEXT PRIMARY KEY)")] + Outbox.migrations(startingAt: 2) + [Outbox.tenantMigration(id: 4)]
 
     func prepared(_ database: any Database, events count: Int) async throws {
         try await Migrator(service: "test", migrations: Self.migrations).deploy(to: database)
@@ -15,7 +15,7 @@ import Testing
     }
 
     func enqueue(_ eventID: String, topic: String, _ database: any Database) async throws {
-        try await database.write { try Outbox.enqueue($0, topic: topic, payload: JSONText("{}"), eventID: eventID) }
+        try await database.write { try Outbox.enqueue($0, topic: topic, payload: JSONText("{}"), tenant: "default", eventID: eventID) }
     }
 
     /// Retries at once, so that each pass is one attempt per due group.

@@ -12,6 +12,7 @@ final class RecordingPublisher: EventPublisher {
     struct Delivery: Hashable, Sendable {
         var eventID: String
         var group: String
+        var tenant: String
     }
 
     let delivered = NIOLockedValueBox<[Delivery]>([])
@@ -34,7 +35,7 @@ final class RecordingPublisher: EventPublisher {
         return live.withLockedValue { $0 }
     }
 
-    func publish(topic: String, payload: String, eventID: String, to group: String) async throws(EventDeliveryFailure) {
+    func publish(topic: String, payload: String, eventID: String, tenant: String, to group: String) async throws(EventDeliveryFailure) {
         attempts.withLockedValue { $0 += 1 }
         if hanging.withLockedValue({ $0.contains(group) }) {
             try? await Task.sleep(for: .seconds(60))
@@ -47,7 +48,7 @@ final class RecordingPublisher: EventPublisher {
             return true
         } || refusedBy.withLockedValue { $0[eventID] == group }
         if refuse { throw EventDeliveryFailure(.refused, "invalid-argument: \(group) refuses \(eventID)") }
-        delivered.withLockedValue { $0.append(Delivery(eventID: eventID, group: group)) }
+        delivered.withLockedValue { $0.append(Delivery(eventID: eventID, group: group, tenant: tenant)) }
     }
 
     /// Event ids delivered, in order (to any group).
@@ -59,7 +60,7 @@ final class RecordingPublisher: EventPublisher {
 }
 
 @Suite struct OutboxTests {
-    static let migrations = [Migration(id: 1, name: "create_item", sql: "CREATE TABLE item (id TEXT PRIMARY KEY)")] + Outbox.migrations(startingAt: 2)
+    static let migrations = [Migration(id: 1, name: "create_item", sql: "CREATE TABLE item (id TEXT PRIMARY KEY)")] + Outbox.migrations(startingAt: 2) + [Outbox.tenantMigration(id: 4)]
 
     func prepared(_ database: any Database) async throws {
         try await Migrator(service: "test", migrations: Self.migrations).deploy(to: database)
@@ -69,7 +70,7 @@ final class RecordingPublisher: EventPublisher {
     func addItem(_ id: String, _ database: any Database) async throws {
         try await database.write { session in
             try session.execute("INSERT INTO item (id) VALUES (\(id))")
-            try Outbox.enqueue(session, topic: "item.added", payload: JSONText(#"{"id":"\#(id)"}"#), eventID: "evt-\(id)")
+            try Outbox.enqueue(session, topic: "item.added", payload: JSONText(#"{"id":"\#(id)"}"#), tenant: "tenant-\(id)", eventID: "evt-\(id)")
         }
     }
 
@@ -82,7 +83,7 @@ final class RecordingPublisher: EventPublisher {
             await #expect(throws: StorageError.self) {
                 try await database.write { session in
                     try session.execute("INSERT INTO item (id) VALUES (\("dropped"))")
-                    try Outbox.enqueue(session, topic: "item.added", payload: JSONText("{}"), eventID: "evt-dropped")
+                    try Outbox.enqueue(session, topic: "item.added", payload: JSONText("{}"), tenant: "default", eventID: "evt-dropped")
                     throw Abort()
                 }
             }
@@ -107,6 +108,8 @@ final class RecordingPublisher: EventPublisher {
             #expect(try await relay.pendingCount() == 4)
             #expect(try await relay.deliverPending() == 4)
             #expect(publisher.ids == (1...6).map { "evt-\($0)" })
+            // Each event goes out with the tenant it was enqueued for.
+            #expect(publisher.delivered.withLockedValue { $0.map(\.tenant) } == (1...6).map { "tenant-\($0)" })
             #expect(try await relay.pendingCount() == 0)
             let attempts = try await database.read { try $0.queryFirst("SELECT d.attempts FROM outbox_delivery d JOIN outbox o ON o.seq = d.seq WHERE o.event_id = \("evt-3")")! }
             #expect(try attempts.decode(Int.self, "attempts") == 2)

@@ -7,39 +7,47 @@ import Testing
 @Suite struct AnalysisStoreProcessTests {
     @Test(arguments: Engine.allCases)
     func aServedAnalysisStoreMigratesOnStartAndAnswersCalls(_ engine: Engine) async throws {
-        let (url, cleanup) = try await TestDatabases.freshURL(engine)
+        // PostgreSQL: the service connects as a role row-level security binds, and migrates as the owner.
+        let (owner, url, cleanup) = try await TestDatabases.freshURLs(engine)
         defer { Task { await cleanup() } }
+        let databaseFlags = ["--database-url", url] + (engine == .postgres ? ["--migrations-database-url", owner] : [])
+        let pending = 9  // every migration of the analysis-store
 
-        let unmigrated = try VideobusProcess(["serve", "analysis-store", "--standalone", "--database-url", url, "--no-migrate"])
+        let unmigrated = try VideobusProcess(["serve", "analysis-store", "--standalone", "--no-migrate"] + databaseFlags)
         defer { unmigrated.stop() }
         #expect(try await unmigrated.exitStatus() != 0)
-        #expect(unmigrated.log.contains("is not up to date (5 pending, 0 modified, 0 unknown); run videobus migrate deploy --service analysis-store"), "\(unmigrated.log)")
+        #expect(unmigrated.log.contains("is not up to date (\(pending) pending, 0 modified, 0 unknown); run videobus migrate deploy --service analysis-store"), "\(unmigrated.log)")
 
         let registry = try VideobusProcess(["registry", "--port", "0"])
         defer { registry.stop() }
         let registryFlag = ["--registry", "127.0.0.1:\(try await registry.listeningPort())"]
-        let store = try VideobusProcess(["serve", "analysis-store", "--database-url", url] + registryFlag)
+        let store = try VideobusProcess(["serve", "analysis-store"] + databaseFlags + registryFlag)
         defer { store.stop() }
         _ = try await store.listeningPort()
         #expect(store.log.contains("applied migration 1 create_video_analysis"))
 
         var created: (Int32, String) = (-1, "")
         for _ in 0..<100 {
-            created = try await VideobusProcess.run(["call", "analysis-store.create", #"{"video_id":"test_001","description":"A sunset"}"#] + registryFlag)
+            created = try await VideobusProcess.run(["call", "analysis-store.create", #"{"video_id":"test_001","description":"A sunset"}"#, "--tenant", "default"] + registryFlag)
             if created.0 != 3 { break }  // 3: not registered yet
             try await Task.sleep(for: .milliseconds(50))
         }
         #expect(created.0 == 0, "\(created.1)")
         #expect(created.1.contains(#""video_id":"test_001""#))
-        let (got, record) = try await VideobusProcess.run(["call", "analysis-store.get", #"{"video_id":"test_001"}"#] + registryFlag)
+        let (got, record) = try await VideobusProcess.run(["call", "analysis-store.get", #"{"video_id":"test_001"}"#, "--tenant", "default"] + registryFlag)
         #expect(got == 0 && record.contains(#""description":"A sunset""#))
-        let (duplicate, conflict) = try await VideobusProcess.run(["call", "analysis-store.create", #"{"video_id":"test_001","description":"again"}"#] + registryFlag)
+        let (duplicate, conflict) = try await VideobusProcess.run(["call", "analysis-store.create", #"{"video_id":"test_001","description":"again"}"#, "--tenant", "default"] + registryFlag)
         #expect(duplicate == 4 && conflict.contains("conflict: an analysis for video test_001 already exists"))
+        // Another tenant has its own test_001; a call without a tenant is refused.
+        let (other, _) = try await VideobusProcess.run(["call", "analysis-store.create", #"{"video_id":"test_001","description":"theirs"}"#, "--tenant", "acme"] + registryFlag)
+        #expect(other == 0)
+        let (anonymous, refusal) = try await VideobusProcess.run(["call", "analysis-store.get", #"{"video_id":"test_001"}"#] + registryFlag)
+        #expect(anonymous == 4 && refusal.contains("unauthenticated: analysis-store.get needs a tenant"), "\(refusal)")
 
         // SIGTERM drains and exits 0; a restart finds its migrations applied.
         store.signal(SIGTERM)
         #expect(try await store.exitStatus() == 0, "\(store.log)")
-        let (status, output) = try await VideobusProcess.run(["migrate", "status", "--service", "analysis-store", "--database-url", url])
+        let (status, output) = try await VideobusProcess.run(["migrate", "status", "--service", "analysis-store"] + databaseFlags)
         #expect(status == 0, "\(output)")
     }
 }

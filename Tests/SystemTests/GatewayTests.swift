@@ -10,18 +10,20 @@ import Testing
         var store: VideobusProcess
         var gateway: VideobusProcess
         var registryFlag: [String]
-        var databaseURL: String
+        /// --database-url, and on PostgreSQL the owner's --migrations-database-url.
+        var databaseFlags: [String]
         var port: Int
 
         static func start(_ engine: Engine, gatewayOptions: [String] = []) async throws -> (Stack, @Sendable () async -> Void) {
-            let (url, cleanup) = try await TestDatabases.freshURL(engine)
+            let (owner, url, cleanup) = try await TestDatabases.freshURLs(engine)
+            let databaseFlags = ["--database-url", url] + (engine == .postgres ? ["--migrations-database-url", owner] : [])
             let registry = try VideobusProcess(["registry", "--port", "0"])
             let registryFlag = ["--registry", "127.0.0.1:\(try await registry.listeningPort())"]
-            let store = try VideobusProcess(["serve", "analysis-store", "--database-url", url] + registryFlag)
+            let store = try VideobusProcess(["serve", "analysis-store"] + databaseFlags + registryFlag)
             _ = try await store.listeningPort()
             let gateway = try VideobusProcess(["gateway", "--port", "0"] + registryFlag + gatewayOptions)
             let port = try await gateway.listeningPort()
-            let stack = Stack(registry: registry, store: store, gateway: gateway, registryFlag: registryFlag, databaseURL: url, port: port)
+            let stack = Stack(registry: registry, store: store, gateway: gateway, registryFlag: registryFlag, databaseFlags: databaseFlags, port: port)
             guard await eventually({ try await httpRequest("GET", port: port, "/readyz").status == 200 }) else {
                 throw HTTPTestError("the gateway never became ready:\n\(gateway.log)")
             }
@@ -202,7 +204,7 @@ import Testing
                 _ = try await stack.store.exitStatus()
             }
             if n == 150 {
-                stack.store = try VideobusProcess(["serve", "analysis-store", "--database-url", stack.databaseURL] + stack.registryFlag)
+                stack.store = try VideobusProcess(["serve", "analysis-store"] + stack.databaseFlags + stack.registryFlag)
                 _ = try await stack.store.listeningPort()
                 restarted = true
             }

@@ -4,7 +4,7 @@ import Testing
 
 /// `videobus migrate` and `videobus seed` as a user runs them.
 @Suite struct MigrateCommandTests {
-    static let migrationCount = 5  // analysis-store: table, search, outbox, inbox, idempotency
+    static let migrationCount = 9  // analysis-store: table, search, outbox, inbox, idempotency, then tenancy (4)
 
     @Test(arguments: Engine.allCases)
     func twoProcessesDeployingAtOnceApplyEachMigrationOnce(_ engine: Engine) async throws {

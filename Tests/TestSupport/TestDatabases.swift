@@ -35,6 +35,67 @@ public enum TestDatabases {
         }
     }
 
+    /// The PostgreSQL role tests' services connect as: LOGIN, not superuser,
+    /// no BYPASSRLS, owning nothing (trust authentication: no password).
+    public static let serviceRole = "videobus_service"
+
+    /// A new, empty database of `engine` as its two roles see it: `owner`
+    /// migrates (the server's superuser), `service` is what a service
+    /// connects as (``serviceRole``; grant it its rights after migrating,
+    /// as the host does). On SQLite both are the same file.
+    public static func freshURLs(_ engine: Engine) async throws -> (owner: String, service: String, cleanup: @Sendable () async -> Void) {
+        let (owner, cleanup) = try await freshURL(engine)
+        guard engine == .postgres else { return (owner, owner, cleanup) }
+        let admin = try await openDatabase(DatabaseURL(owner))
+        defer { Task { await admin.close() } }
+        // Roles belong to the server, not the database: once per server, and
+        // tests run in parallel, so a concurrent creation is not an error either.
+        try await admin.withoutTransaction { session in
+            try session.executeScript("""
+                DO $$ BEGIN
+                    CREATE ROLE \(serviceRole) LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+                EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+                END $$
+                """)
+        }
+        guard var components = URLComponents(string: owner) else { throw TestSetupError("not a URL: \(owner)") }
+        components.user = serviceRole
+        components.password = nil
+        return (owner, components.string!, cleanup)
+    }
+
+    /// Runs `body` with a fresh database of `engine` as its owner and as the
+    /// service role (``freshURLs(_:)``); `prepare` runs as the owner first
+    /// (migrations), then the service role is granted its rights.
+    public static func withRoles<T>(
+        _ engine: Engine, prepare: (any Database) async throws -> Void,
+        _ body: (_ owner: any Database, _ service: any Database) async throws -> T
+    ) async throws -> T {
+        let (ownerURL, serviceURL, cleanup) = try await freshURLs(engine)
+        var opened: [any Database] = []
+        do {
+            let owner = try await openDatabase(DatabaseURL(ownerURL))
+            opened.append(owner)
+            try await prepare(owner)
+            let service: any Database
+            if engine == .postgres {
+                try await PostgresRoles.grantServiceAccess(on: owner, to: serviceRole)
+                service = try await openDatabase(DatabaseURL(serviceURL))
+                opened.append(service)
+            } else {
+                service = owner
+            }
+            let result = try await body(owner, service)
+            for database in opened { await database.close() }
+            await cleanup()
+            return result
+        } catch {
+            for database in opened { await database.close() }
+            await cleanup()
+            throw error
+        }
+    }
+
     /// Runs `body` with a fresh database of `engine`, removed afterwards.
     public static func with<T>(_ engine: Engine, _ body: (any Database) async throws -> T) async throws -> T {
         let (url, cleanup) = try await freshURL(engine)
