@@ -30,6 +30,7 @@ public struct APIError: HTTPResponseError, Sendable {
         case .invalidArgument: self.init(.unprocessableContent, error.message, code: error.code.rawValue)
         case .notFound: self.init(.notFound, error.message, code: error.code.rawValue)
         case .conflict: self.init(.conflict, error.message, code: error.code.rawValue)
+        case "permission-denied": self.init(.forbidden, error.message, code: error.code.rawValue)
         case .limitExceeded: self.init(.contentTooLarge, error.message, code: error.code.rawValue)
         case .overloaded: self.init(.tooManyRequests, "\(service) is overloaded; retry later", code: error.code.rawValue)
         case .unavailable, .noResponders, .unauthenticated:
