@@ -8,6 +8,8 @@ import Testing
     struct Stack {
         var registry: VideobusProcess
         var store: VideobusProcess
+        /// The gateway is ready only when every service with routes serves: ingest too.
+        var ingest: VideobusProcess
         var gateway: VideobusProcess
         var registryFlag: [String]
         var databaseURL: String
@@ -19,18 +21,26 @@ import Testing
             let registryFlag = ["--registry", "127.0.0.1:\(try await registry.listeningPort())"]
             let store = try VideobusProcess(["serve", "analysis-store", "--database-url", url] + registryFlag)
             _ = try await store.listeningPort()
+            let (ingestURL, ingestCleanup) = try await TestDatabases.freshURL(.sqlite)
+            let ingest = try VideobusProcess(["serve", "ingest", "--database-url", ingestURL] + registryFlag)
+            _ = try await ingest.listeningPort()
             let gateway = try VideobusProcess(["gateway", "--port", "0"] + registryFlag + gatewayOptions)
             let port = try await gateway.listeningPort()
-            let stack = Stack(registry: registry, store: store, gateway: gateway, registryFlag: registryFlag, databaseURL: url, port: port)
+            let stack = Stack(registry: registry, store: store, ingest: ingest, gateway: gateway, registryFlag: registryFlag, databaseURL: url, port: port)
+            let cleanups: @Sendable () async -> Void = {
+                await cleanup()
+                await ingestCleanup()
+            }
             guard await eventually({ try await httpRequest("GET", port: port, "/readyz").status == 200 }) else {
                 throw HTTPTestError("the gateway never became ready:\n\(gateway.log)")
             }
-            return (stack, cleanup)
+            return (stack, cleanups)
         }
 
         func stop() {
             gateway.stop()
             store.stop()
+            ingest.stop()
             registry.stop()
         }
 
@@ -242,7 +252,10 @@ import Testing
         validator.waitUntilExit()
         #expect(validator.terminationStatus == 0, "openapi-spec-validator refused /openapi.json")
         let paths = (openAPI.json?["paths"] as? [String: Any])?.keys.sorted() ?? []
-        #expect(paths == ["/api/video-analysis/", "/api/video-analysis/{video_id}", "/docs", "/healthz", "/metrics", "/openapi.json", "/readyz"])
+        #expect(paths == [
+            "/api/me", "/api/users", "/api/users/{id}", "/api/users/{id}/api-keys", "/api/users/{id}/api-keys/{key_id}",
+            "/api/video-analysis/", "/api/video-analysis/{video_id}", "/docs", "/healthz", "/metrics", "/openapi.json", "/readyz",
+        ])
 
         // Not ready while the service is down.
         stack.store.signal(SIGTERM)
