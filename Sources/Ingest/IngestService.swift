@@ -82,6 +82,8 @@ public struct IngestService: Sendable {
             if let role, role != current.role, !Self.isAdmin(caller) {
                 throw Self.permissionDenied("only an ADMIN can change a user's role")
             }
+            // Nothing to change (an empty PATCH): the user as it is, updated_at unmoved.
+            if email == nil, name == nil, role == nil, settings == nil { return current }
             let now = Timestamp.now()
             var settingsValue: JSONText?
             if let settings { settingsValue = try JSONText(settings) }

@@ -59,6 +59,7 @@ import Testing
             #expect(ada.email == "Ada@Example.com" && ada.role == "USER" && ada.name == "Ada" && ada.createdAt == ada.updatedAt)
             #expect(ada.settings == ["theme": .string("dark"), "n": .integer(3)])
             #expect(try await service.getUser(ada.id, as: admin) == ada)
+            #expect(try await service.updateUser(.init(id: ada.id), as: admin) == ada, "an empty change changes nothing")
 
             await #expect(throws: BusError(.conflict, "a user with email ada@example.COM already exists in this tenant")) {
                 try await service.createUser(.init(email: "ada@example.COM"), as: admin)

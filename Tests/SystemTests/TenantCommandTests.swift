@@ -34,6 +34,21 @@ import Testing
         #expect(authenticated == 0 && principal.contains(#""role":"ADMIN""#) && principal.contains(#""tenant_name":"acme""#), "\(principal)")
         #expect(!ingest.log.contains(key))
 
+        // Tenant-scoped methods need the header's identity; with it they act for that user.
+        let (anonymous, refusal) = try await VideobusProcess.run(["call", "ingest.users.list"] + registryFlag)
+        #expect(anonymous == 4 && refusal.contains("unauthenticated: ingest.users.list needs a tenant"), "\(refusal)")
+        let answer = try #require(principal.split(separator: "\n").last { $0.hasPrefix("{") }, "\(principal)")
+        let fields = try #require(try JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any], "\(principal)")
+        let tenantID = try #require(fields["tenant_id"] as? String), userID = try #require(fields["user_id"] as? String)
+        let asAdmin = ["--tenant", tenantID, "--user", userID, "--role", "ADMIN"]
+        let (createdUser, user) = try await VideobusProcess.run(["call", "ingest.users.create", #"{"email":"ada@example.com","name":"Ada"}"#] + asAdmin + registryFlag)
+        #expect(createdUser == 0 && user.contains(#""email":"ada@example.com""#), "\(user)")
+        let (listedUsers, users) = try await VideobusProcess.run(["call", "ingest.users.list"] + asAdmin + registryFlag)
+        #expect(listedUsers == 0 && users.contains(#""count":2"#), "\(users)")
+        let asUser = ["--tenant", tenantID, "--user", "somebody-else", "--role", "USER"]
+        let (denied, deniedMessage) = try await VideobusProcess.run(["call", "ingest.users.list"] + asUser + registryFlag)
+        #expect(denied == 4 && deniedMessage.contains("permission-denied: only an ADMIN can list users"), "\(deniedMessage)")
+
         let (duplicate, conflict) = try await VideobusProcess.run(["tenant", "create", "ACME"] + registryFlag)
         #expect(duplicate == 4 && conflict.contains("conflict: a tenant named ACME already exists"), "\(conflict)")
 
