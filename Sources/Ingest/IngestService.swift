@@ -153,8 +153,10 @@ public struct IngestService: Sendable {
         let name = try Self.validName(request.name ?? "", field: "name")
         let tenant = caller.tenant, userID = request.id
         return try await store.write(tenant: tenant) { session in
-            guard try Self.userRow(session, tenant: tenant, id: userID) != nil else { throw Self.noUser(userID) }
+            guard let row = try Self.userRow(session, tenant: tenant, id: userID) else { throw Self.noUser(userID) }
             try Self.requireSelfOrAdmin(caller, userID, "create keys for")
+            // A key would outlive anonymous access (a credential nobody was given).
+            if try Self.user(row).email == APIKeys.anonymousEmail { throw Self.permissionDenied("the anonymous user cannot have API keys") }
             return try Self.insertKey(session, tenant: tenant, userID: userID, name: name)
         }
     }

@@ -259,6 +259,10 @@ import Testing
             #expect(try await service.anonymous(tenantName: "default") == inDefault)
             let me = try await service.me(as: Identity(tenant: inDefault.tenantId, user: inDefault.userId, role: inDefault.role))
             #expect(me.user.name == "anonymous" && me.tenantName == "default")
+            // Anonymous access mints no credential that would outlive it.
+            await #expect(throws: BusError(Self.denied, "the anonymous user cannot have API keys")) {
+                try await service.createKey(.init(id: inDefault.userId), as: Identity(tenant: inDefault.tenantId, user: inDefault.userId, role: inDefault.role))
+            }
         }
     }
 
