@@ -32,7 +32,10 @@ import Testing
                 await ingestCleanup()
             }
             guard await eventually({ try await httpRequest("GET", port: port, "/readyz").status == 200 }) else {
-                throw HTTPTestError("the gateway never became ready:\n\(gateway.log)")
+                let log = gateway.log
+                stack.stop()  // no orphans left behind by a failed start
+                await cleanups()
+                throw HTTPTestError("the gateway never became ready:\n\(log)")
             }
             return (stack, cleanups)
         }
