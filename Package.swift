@@ -101,10 +101,21 @@ let package = Package(
                 "BusWire",
             ]
         ),
+        // The ingest service: tenants, users, API keys (and authentication).
+        .target(
+            name: "Ingest",
+            dependencies: [
+                "Contracts",
+                "ServiceKit",
+                "Storage",
+                "BusRuntime",
+                "BusWire",
+            ]
+        ),
         // Every service of this build, in one list: what the CLI and the gateway iterate.
         .target(
             name: "Catalog",
-            dependencies: ["AnalysisStore", "Contracts", "ServiceKit"]
+            dependencies: ["AnalysisStore", "Ingest", "Contracts", "ServiceKit"]
         ),
         // The HTTP gateway: REST calls translated into bus calls.
         .target(
@@ -229,6 +240,18 @@ let package = Package(
                 "BusWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                "ServiceKit",
+                "Storage",
+                "TestSupport",
+            ]
+        ),
+        .testTarget(
+            name: "IngestTests",
+            dependencies: [
+                "Ingest",
+                "Contracts",
+                "BusRuntime",
+                "BusWire",
                 "ServiceKit",
                 "Storage",
                 "TestSupport",

@@ -1,6 +1,7 @@
 import AnalysisStore
 import Contracts
 import Foundation
+import Ingest
 import ServiceKit
 
 /// Every service this build knows. Adding a service is one line here (and
@@ -9,6 +10,7 @@ import ServiceKit
 public enum ServiceCatalog {
     public static let definitions: [ServiceDefinition] = [
         AnalysisStore.definition,
+        Ingest.definition,
         .echo,
     ]
 

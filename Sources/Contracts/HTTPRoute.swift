@@ -61,6 +61,12 @@ public struct HTTPRoute: Sendable {
     /// cursor. It is taken out of the body and sent as a
     /// `Link: <…&cursor=…>; rel="next"` header (RFC 8288) instead.
     public var nextPageField: String?
+    /// Whether the route accepts a request without a body (as `{}`): its body's schema requires nothing.
+    public var bodyMayBeEmpty: Bool {
+        guard let body else { return true }
+        guard case .reference(_, let resolve) = body.kind else { return body.required.isEmpty }
+        return resolve().required.isEmpty
+    }
     /// Whether a repeated request (same Idempotency-Key) may be answered from the first one.
     public var acceptsIdempotencyKey: Bool { verb == .post || verb == .put || verb == .patch }
 

@@ -1,5 +1,6 @@
 import BusRuntime
 import BusWire
+import Contracts
 import NIOCore
 
 /// Who an API key belongs to: the ingest service, asked over the bus.
@@ -21,32 +22,15 @@ public struct IngestKeyDirectory: KeyDirectory {
         self.timeout = timeout
     }
 
-    struct KeyRequest: Codable, Sendable {
-        var key: String
-    }
-
-    struct AnonymousRequest: Codable, Sendable {
-        var tenantName: String
-        enum CodingKeys: String, CodingKey { case tenantName = "tenant_name" }
-    }
-
-    /// What both methods answer.
-    struct Principal: Codable, Sendable {
-        var tenantID: String
-        var userID: String
-        var role: String
-        enum CodingKeys: String, CodingKey {
-            case tenantID = "tenant_id", userID = "user_id", role
-        }
-    }
-
     public func identity(forKey key: String) async throws(BusError) -> Identity {
-        let principal = try await node.call("ingest", "authenticate", KeyRequest(key: key), as: Principal.self, timeout: timeout)
-        return Identity(tenant: principal.tenantID, user: principal.userID, role: principal.role)
+        let method = IngestContracts.authenticate
+        let principal = try await node.call(method.service, method.name, IngestContracts.AuthenticateRequest(key: key), as: IngestContracts.Principal.self, timeout: timeout)
+        return Identity(tenant: principal.tenantId, user: principal.userId, role: principal.role)
     }
 
     public func anonymousIdentity(tenant: String) async throws(BusError) -> Identity {
-        let principal = try await node.call("ingest", "anonymous", AnonymousRequest(tenantName: tenant), as: Principal.self, timeout: timeout)
-        return Identity(tenant: principal.tenantID, user: principal.userID, role: principal.role)
+        let method = IngestContracts.anonymous
+        let principal = try await node.call(method.service, method.name, IngestContracts.AnonymousRequest(tenantName: tenant), as: IngestContracts.Principal.self, timeout: timeout)
+        return Identity(tenant: principal.tenantId, user: principal.userId, role: principal.role)
     }
 }

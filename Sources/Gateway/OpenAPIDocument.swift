@@ -67,7 +67,7 @@ enum OpenAPIDocument {
         }
         if !parameters.isEmpty { operation["parameters"] = parameters }
         if let body = route.body {
-            operation["requestBody"] = ["required": true, "content": ["application/json": ["schema": body.jsonObject(refPrefix: "#/components/schemas/", components: &components)]]]
+            operation["requestBody"] = ["required": !route.bodyMayBeEmpty, "content": ["application/json": ["schema": body.jsonObject(refPrefix: "#/components/schemas/", components: &components)]]]
         }
         var responses: [String: Any] = [:]
         var success: [String: Any] = ["description": route.status == 201 ? "Created" : route.status == 204 ? "Done" : "OK"]

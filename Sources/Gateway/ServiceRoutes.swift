@@ -120,7 +120,10 @@ struct RouteHandler: Sendable {
         } catch let error as HTTPParserError {
             throw APIError(.badRequest, "the request is not valid HTTP/1.1 (\(Self.describe(error)))", code: "invalid-argument", headers: [.connection: "close"])
         }
-        guard bytes.readableBytes > 0 else { throw APIError(.badRequest, "the request needs a JSON body", code: "invalid-argument") }
+        guard bytes.readableBytes > 0 else {
+            if route.bodyMayBeEmpty { return [:] }
+            throw APIError(.badRequest, "the request needs a JSON body", code: "invalid-argument")
+        }
         let data = Data(bytes.readableBytesView)
         guard let value = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else {
             throw APIError(.badRequest, "the body is not valid JSON", code: "invalid-argument")

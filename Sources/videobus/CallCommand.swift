@@ -14,7 +14,7 @@ struct CallCommand: AsyncParsableCommand {
             The reply's JSON goes to standard output; a typed error goes to standard error as CODE: MESSAGE.
             Exit status: 0 answered; 3 try again (unavailable, no-responders, overloaded, deadline-exceeded);
             4 the request was refused (invalid-argument, not-found, conflict, unimplemented, unauthenticated,
-            limit-exceeded); 5 any other error.
+            permission-denied, limit-exceeded); 5 any other error.
             Example: videobus call echo.info '{}'
             """
     )
@@ -31,8 +31,14 @@ struct CallCommand: AsyncParsableCommand {
     @Option(help: "Idempotency key: makes retrying after a lost connection safe.")
     var idempotencyKey: String?
 
-    @Option(help: "The tenant the call is made for: tenant-scoped methods refuse calls without one.")
+    @Option(help: "The tenant the request is made for (the header's identity; tenant-scoped methods need it).")
     var tenant: String?
+
+    @Option(help: "The user the request is made by (with --tenant).")
+    var user: String?
+
+    @Option(help: "The user's role: USER, ADMIN or ENTERPRISE (with --tenant).")
+    var role: String?
 
     @OptionGroup var registry: RegistryOptions
 
@@ -50,6 +56,8 @@ struct CallCommand: AsyncParsableCommand {
             throw ValidationError("the body is not valid JSON: \(body)")
         }
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        if tenant?.isEmpty == true { throw ValidationError("--tenant must not be empty") }
+        if tenant == nil, user != nil || role != nil { throw ValidationError("--user and --role need --tenant") }
         _ = try busToken(tokenOption)
     }
 
@@ -61,7 +69,7 @@ struct CallCommand: AsyncParsableCommand {
             let answer = try await node.call(
                 service: service, method: method, body: ByteBuffer(string: body),
                 timeout: .nanoseconds(Int64(timeout * 1e9)), idempotencyKey: idempotencyKey,
-                identity: tenant.map { Identity(tenant: $0) }
+                identity: tenant.map { Identity(tenant: $0, user: user, role: role) }
             )
             printLine(String(buffer: answer))
         } catch {
@@ -73,7 +81,7 @@ struct CallCommand: AsyncParsableCommand {
     static func exitCode(for code: ErrorCode) -> Int32 {
         switch code {
         case .unavailable, .noResponders, .overloaded, .deadlineExceeded: 3
-        case .invalidArgument, .notFound, .conflict, .unimplemented, .unauthenticated, .limitExceeded: 4
+        case .invalidArgument, .notFound, .conflict, .unimplemented, .unauthenticated, .limitExceeded, .permissionDenied: 4
         default: 5
         }
     }

@@ -7,7 +7,7 @@ struct Videobus: AsyncParsableCommand {
         commandName: "videobus",
         abstract: "A message-driven backend for video-AI products.",
         version: "0.1.0",
-        subcommands: [UpCommand.self, RegistryCommand.self, Serve.self, GatewayCommand.self, CallCommand.self, StatusCommand.self, MigrateCommand.self, SeedCommand.self, EventsCommand.self, LoadTestCommand.self, Bench.self]
+        subcommands: [UpCommand.self, RegistryCommand.self, Serve.self, GatewayCommand.self, CallCommand.self, StatusCommand.self, TenantCommand.self, MigrateCommand.self, SeedCommand.self, EventsCommand.self, LoadTestCommand.self, Bench.self]
     )
 }
 

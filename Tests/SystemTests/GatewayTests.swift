@@ -8,6 +8,8 @@ import Testing
     struct Stack {
         var registry: VideobusProcess
         var store: VideobusProcess
+        /// The gateway is ready only when every service with routes serves: ingest too.
+        var ingest: VideobusProcess
         var gateway: VideobusProcess
         var registryFlag: [String]
         /// --database-url, and on PostgreSQL the owner's --migrations-database-url.
@@ -21,18 +23,29 @@ import Testing
             let registryFlag = ["--registry", "127.0.0.1:\(try await registry.listeningPort())"]
             let store = try VideobusProcess(["serve", "analysis-store"] + databaseFlags + registryFlag)
             _ = try await store.listeningPort()
+            let (ingestURL, ingestCleanup) = try await TestDatabases.freshURL(.sqlite)
+            let ingest = try VideobusProcess(["serve", "ingest", "--database-url", ingestURL] + registryFlag)
+            _ = try await ingest.listeningPort()
             let gateway = try VideobusProcess(["gateway", "--port", "0"] + registryFlag + gatewayOptions)
             let port = try await gateway.listeningPort()
-            let stack = Stack(registry: registry, store: store, gateway: gateway, registryFlag: registryFlag, databaseFlags: databaseFlags, port: port)
-            guard await eventually({ try await httpRequest("GET", port: port, "/readyz").status == 200 }) else {
-                throw HTTPTestError("the gateway never became ready:\n\(gateway.log)")
+            let stack = Stack(registry: registry, store: store, ingest: ingest, gateway: gateway, registryFlag: registryFlag, databaseFlags: databaseFlags, port: port)
+            let cleanups: @Sendable () async -> Void = {
+                await cleanup()
+                await ingestCleanup()
             }
-            return (stack, cleanup)
+            guard await eventually({ try await httpRequest("GET", port: port, "/readyz").status == 200 }) else {
+                let log = gateway.log
+                stack.stop()  // no orphans left behind by a failed start
+                await cleanups()
+                throw HTTPTestError("the gateway never became ready:\n\(log)")
+            }
+            return (stack, cleanups)
         }
 
         func stop() {
             gateway.stop()
             store.stop()
+            ingest.stop()
             registry.stop()
         }
 
@@ -244,7 +257,10 @@ import Testing
         validator.waitUntilExit()
         #expect(validator.terminationStatus == 0, "openapi-spec-validator refused /openapi.json")
         let paths = (openAPI.json?["paths"] as? [String: Any])?.keys.sorted() ?? []
-        #expect(paths == ["/api/video-analysis/", "/api/video-analysis/{video_id}", "/docs", "/healthz", "/metrics", "/openapi.json", "/readyz"])
+        #expect(paths == [
+            "/api/me", "/api/users", "/api/users/{id}", "/api/users/{id}/api-keys", "/api/users/{id}/api-keys/{key_id}",
+            "/api/video-analysis/", "/api/video-analysis/{video_id}", "/docs", "/healthz", "/metrics", "/openapi.json", "/readyz",
+        ])
 
         // Not ready while the service is down.
         stack.store.signal(SIGTERM)

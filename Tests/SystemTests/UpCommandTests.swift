@@ -16,10 +16,14 @@ import Testing
             // up creates one database per service on the server (videobus_<service>): start without it, drop it after.
             let (url, drop) = try await TestDatabases.freshURL(.postgres)
             let admin = try await openDatabase(DatabaseURL(url))
-            try await admin.withoutTransaction { try $0.execute("DROP DATABASE IF EXISTS videobus_analysis_store WITH (FORCE)") }
+            for database in ["videobus_analysis_store", "videobus_ingest"] {
+                try await admin.withoutTransaction { try $0.execute("DROP DATABASE IF EXISTS \(raw: database) WITH (FORCE)") }
+            }
             arguments += ["--postgres", url]
             cleanup = {
-                _ = try? await admin.withoutTransaction { try $0.execute("DROP DATABASE IF EXISTS videobus_analysis_store WITH (FORCE)") }
+                for database in ["videobus_analysis_store", "videobus_ingest"] {
+                    _ = try? await admin.withoutTransaction { try $0.execute("DROP DATABASE IF EXISTS \(raw: database) WITH (FORCE)") }
+                }
                 await admin.close()
                 await drop()
             }
@@ -42,7 +46,7 @@ import Testing
 
         up.signal(SIGINT)
         #expect(try await up.exitStatus(timeout: .seconds(60)) == 0)
-        for name in ["gateway", "analysis-store", "registry"] {
+        for name in ["gateway", "analysis-store", "ingest", "registry"] {
             #expect(up.log.contains("\(name) exited with status 0"), "\(name) did not drain cleanly:\n\(up.log)")
         }
         if engine == .postgres {
@@ -57,7 +61,7 @@ import Testing
         defer { up.stop() }
         #expect(await eventually(timeout: .seconds(60)) { up.log.contains("ready: http://") }, "\(up.log)")
         let children = up.log.split(separator: "\n").filter { $0.contains("| started ") }.compactMap { Int32($0.split(separator: "pid ").last?.dropLast() ?? "") }
-        #expect(children.count == 3)
+        #expect(children.count == 4)  // registry, analysis-store, ingest, gateway
         up.signal(SIGKILL)
         _ = try await up.exitStatus()
         // Orphans notice their parent is gone, drain, and exit.

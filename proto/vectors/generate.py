@@ -426,7 +426,7 @@ METHOD_SCHEMA_OF = {
     "registry.watch.response": "registry.snapshot",
 }
 # Schemas that are not messages (only $defs), so need no example.
-METHOD_SCHEMAS_WITHOUT_EXAMPLES = {"registry.defs", "analysis-store.defs"}
+METHOD_SCHEMAS_WITHOUT_EXAMPLES = {"registry.defs", "analysis-store.defs", "ingest.defs"}
 
 
 def _analysis(**changes) -> dict:
@@ -498,6 +498,18 @@ METHOD_COUNTER_EXAMPLES = [
      "created_at without milliseconds"),
     ("analysis-store.analysis", _analysis(id="0mwqtdjauhoy2z9zj6dk2mdog"), "an id not starting with c"),
     ("analysis-store.event", {"id": "cmwqtdjauhoy2z9zj6dk2mdog"}, "no video_id"),
+    ("ingest.users.create.request", {"name": "Ada"}, "no email"),
+    ("ingest.users.create.request", {"email": "ada.example.com"}, "an email without @"),
+    ("ingest.users.create.request", {"email": "ada@example.com", "role": "admin"}, "a role in lower case"),
+    ("ingest.users.create.request", {"email": "ada@example.com", "settings": []}, "settings not an object"),
+    ("ingest.users.update.request", {"name": "Ada"}, "no id"),
+    ("ingest.authenticate.request", {}, "no key"),
+    ("ingest.new-key", {"id": "cmwqtkz8ibhcvrzyn2xuqgy1h", "name": "", "key": "sk_live_123", "prefix": "sk_live_",
+                        "created_at": "2026-11-21T19:47:33.090Z"}, "a key not of the vbk_ form"),
+    ("ingest.keys.page", {"api_keys": [{"id": "k", "name": "", "prefix": "vbk_Q7cz", "created_at": "2026-11-21T19:44:10.532Z"}],
+                          "count": 1}, "a key without last_used_at"),
+    ("ingest.tenants.create.request", {"name": "-acme"}, "a tenant name starting with -"),
+    ("ingest.tenants.create.request", {"name": "a" * 64}, "a tenant name of 64 characters"),
 ]
 
 

@@ -76,6 +76,9 @@ extension FrameHeader {
             trace: try string("trace"), topic: try string("topic"), eventID: try string("event_id"),
             source: try string("source"), error: error
         )
+        tenant = try string("tenant")
+        user = try string("user")
+        role = try string("role")
     }
 }
 
