@@ -31,7 +31,7 @@ import Testing
         Identity(tenant: tenant, user: user.id, role: user.role)
     }
 
-    static let denied = ErrorCode(rawValue: C.permissionDenied)
+    static let denied = ErrorCode.permissionDenied
 
     func code(_ work: () async throws -> some Any) async -> ErrorCode? {
         do {
