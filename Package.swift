@@ -288,6 +288,9 @@ let package = Package(
             dependencies: [
                 "Gateway",
                 "BusWire",
+                "BusRuntime",
+                "TestSupport",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -50,7 +50,7 @@ public struct APIError: HTTPResponseError, Sendable {
         let body = try! JSONSerialization.data(withJSONObject: ["detail": detail, "code": code], options: [.sortedKeys, .withoutEscapingSlashes])
         var headers = headers
         headers[.contentType] = "application/json"
-        if status == .tooManyRequests || status == .serviceUnavailable { headers[.retryAfter] = "1" }
+        if status == .tooManyRequests || status == .serviceUnavailable, headers[.retryAfter] == nil { headers[.retryAfter] = "1" }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

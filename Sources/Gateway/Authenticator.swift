@@ -32,6 +32,8 @@ final class Authenticator: Sendable {
     private let settings: Settings
     private let limiter = RateLimiter()
     private let cache: VerdictCache
+    /// The anonymous identity has no key to revoke: it is asked for once a minute.
+    private let anonymous = VerdictCache(lifetime: .seconds(60), capacity: 16)
 
     var cacheLifetime: TimeAmount { cache.lifetime }
 
@@ -59,7 +61,7 @@ final class Authenticator: Sendable {
             }
             // Anonymous callers share one identity: each client address gets its own bucket.
             let directory = self.directory
-            let identity = try await cache.identity(for: "anonymous\u{0}" + tenant) { () async throws(BusError) in
+            let identity = try await anonymous.identity(for: tenant) { () async throws(BusError) in
                 try await directory.anonymousIdentity(tenant: tenant)
             }
             return Verdict(identity: try Self.accepted(identity), bucket: "address \(remoteAddress ?? "?")")

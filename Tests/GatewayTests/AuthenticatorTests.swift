@@ -4,6 +4,7 @@ import BusWire
 import Hummingbird
 import NIOConcurrencyHelpers
 import NIOCore
+import TestSupport
 import Testing
 
 /// Authentication, in process: a directory that knows two keys stands in for ingest.
@@ -84,16 +85,13 @@ import Testing
         let directory = Directory()
         let authenticator = Authenticator(directory: directory, settings: .init(anonymousTenant: nil, rateLimits: [:], cacheLifetime: .milliseconds(200)))
         let request = Self.request([.xAPIKey: "key-user"])
+        let started = ContinuousClock.now
         for _ in 0..<50 { _ = try await authenticator.authenticate(request, remoteAddress: nil) }
-        #expect(directory.questions.withLockedValue { $0 } == 1, "verdicts are cached")
+        // One question per cache lifetime at most, however slowly the loop ran.
+        let lifetimes = Int(((ContinuousClock.now - started) / .milliseconds(200)).rounded(.up))
+        #expect(directory.questions.withLockedValue { $0 } <= lifetimes + 1)
         directory.revoked.withLockedValue { _ = $0.insert("key-user") }
-        let refused = ContinuousClock.now
-        var status = 200
-        while status == 200, ContinuousClock.now - refused < .seconds(30) {
-            (status, _) = await Self.status { try await authenticator.authenticate(request, remoteAddress: nil) }
-            if status == 200 { try await Task.sleep(for: .milliseconds(10)) }
-        }
-        #expect(status == 401)
+        #expect(await eventually { await Self.status { try await authenticator.authenticate(request, remoteAddress: nil) }.0 == 401 })
     }
 
     @Test func theCacheLifetimeIsNeverMoreThanOneSecond() {
@@ -130,7 +128,7 @@ import Testing
         for _ in 0..<3 { _ = try await authenticator.authenticate(user, remoteAddress: nil) }
         let (status, headers) = await Self.status { try await authenticator.authenticate(user, remoteAddress: nil) }
         // A token every 1,000 s: no loaded machine refills one mid-test.
-        #expect(status == 429 && headers[.retryAfter] == "1000")
+        #expect(status == 429 && Int(headers[.retryAfter] ?? "") ?? 0 > 900)
         // ADMIN has no limit here; another key's bucket is its own.
         for _ in 0..<20 { _ = try await authenticator.authenticate(Self.request([.xAPIKey: "key-admin"]), remoteAddress: nil) }
         // Anonymous callers are limited per address.

@@ -70,6 +70,9 @@ import Testing
         defer { stack.stop(); Task { await cleanup() } }
         var held: [RawConnection] = []
         defer { for connection in held { connection.close() } }
+        // Known first (the gateway then keeps the anonymous identity a minute), so that the held
+        // requests reserve their bodies at once rather than after a question to ingest.
+        #expect(try await stack.request("GET", "/api/video-analysis/").status == 200)
         for _ in 0..<2 {
             let connection = try await RawConnection.open(port: stack.port)
             try await connection.send("POST /api/video-analysis/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{\"video_id\": ")

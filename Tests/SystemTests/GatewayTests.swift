@@ -16,7 +16,8 @@ import Testing
         var databaseFlags: [String]
         var port: Int
 
-        static func start(_ engine: Engine, gatewayOptions: [String] = []) async throws -> (Stack, @Sendable () async -> Void) {
+        /// `anonymous`: requests without a key are the `default` tenant's, as under `videobus up`.
+        static func start(_ engine: Engine, gatewayOptions: [String] = [], anonymous: Bool = true) async throws -> (Stack, @Sendable () async -> Void) {
             let (owner, url, cleanup) = try await TestDatabases.freshURLs(engine)
             let databaseFlags = ["--database-url", url] + (engine == .postgres ? ["--migrations-database-url", owner] : [])
             let registry = try VideobusProcess(["registry", "--port", "0"])
@@ -26,7 +27,7 @@ import Testing
             let (ingestURL, ingestCleanup) = try await TestDatabases.freshURL(.sqlite)
             let ingest = try VideobusProcess(["serve", "ingest", "--database-url", ingestURL] + registryFlag)
             _ = try await ingest.listeningPort()
-            let gateway = try VideobusProcess(["gateway", "--port", "0"] + registryFlag + gatewayOptions)
+            let gateway = try VideobusProcess(["gateway", "--port", "0"] + registryFlag + (anonymous ? ["--anonymous-tenant", "default"] : []) + gatewayOptions)
             let port = try await gateway.listeningPort()
             let stack = Stack(registry: registry, store: store, ingest: ingest, gateway: gateway, registryFlag: registryFlag, databaseFlags: databaseFlags, port: port)
             let cleanups: @Sendable () async -> Void = {
@@ -49,8 +50,8 @@ import Testing
             registry.stop()
         }
 
-        func request(_ method: String, _ path: String, _ body: String? = nil) async throws -> HTTPResponse {
-            try await httpRequest(method, port: port, path, body: body)
+        func request(_ method: String, _ path: String, _ body: String? = nil, headers: [String: String] = [:]) async throws -> HTTPResponse {
+            try await httpRequest(method, port: port, path, body: body, headers: headers)
         }
     }
 

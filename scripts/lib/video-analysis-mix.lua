@@ -2,6 +2,14 @@
 -- of a new one (unique ids per thread and request). Seeded ids: bench_0 …
 -- bench_<SEEDED-1>, created by scripts/bench-http before the run.
 local seeded = tonumber(os.getenv("SEEDED") or "1000")
+-- With API_KEY set, every request carries it (authentication on).
+local api_key = os.getenv("API_KEY")
+local get_headers = {}
+local post_headers = {["Content-Type"] = "application/json"}
+if api_key and api_key ~= "" then
+    get_headers["X-API-Key"] = api_key
+    post_headers["X-API-Key"] = api_key
+end
 -- Globals, not locals: thread:set writes globals of each thread's Lua state.
 thread_id = 0
 counter = 0
@@ -19,10 +27,10 @@ end
 function request()
     counter = counter + 1
     if math.random() < 0.8 then
-        return wrk.format("GET", "/api/video-analysis/bench_" .. math.random(0, seeded - 1))
+        return wrk.format("GET", "/api/video-analysis/bench_" .. math.random(0, seeded - 1), get_headers)
     end
     local id = string.format("new_%d_%d_%d", thread_id, counter, math.random(0, 1e9))
-    return wrk.format("POST", "/api/video-analysis/", {["Content-Type"] = "application/json"},
+    return wrk.format("POST", "/api/video-analysis/", post_headers,
         '{"video_id":"' .. id .. '","description":"A sunset over the harbour, boats returning, gulls circling the pier."}')
 end
 
