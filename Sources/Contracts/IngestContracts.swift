@@ -674,13 +674,15 @@ public enum IngestContracts {
             description: "1 to 63 letters, digits, `_`, `.`, `-`, starting with a letter or digit; unique case-insensitively."
         )
         public static let email = JSONSchema.string(
-            minLength: 3, maxLength: 254, patterns: ["^[^@\\s]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*$"], example: "ada@example.com",
+            minLength: 3, maxLength: 254, patterns: ["^[^@\\s\\u0000-\\u001f\\u007f-\\u009f]{1,64}@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*$"], example: "ada@example.com",
             description: "An email address; unique in its tenant, case-insensitively (among users not deleted)."
         )
-        public static let name = JSONSchema.string(maxLength: 200, example: "Ada Lovelace", description: "A display name; empty when not given.")
+        public static let name = JSONSchema.string(maxLength: 200, patterns: [noControlCharacters], example: "Ada Lovelace", description: "A display name without control characters; empty when not given.")
         public static let role = JSONSchema.string(patterns: ["^(USER|ADMIN|ENTERPRISE)$"], example: "USER", description: "USER (the default), ADMIN (manages users and keys) or ENTERPRISE (a USER with a higher rate limit).")
         public static let settings = JSONSchema(.anyObject, description: "Free-form settings: any JSON object; `{}` when not given.")
-        public static let keyName = JSONSchema.string(maxLength: 200, example: "ci", description: "A label for the key; empty when not given.")
+        public static let keyName = JSONSchema.string(maxLength: 200, patterns: [noControlCharacters], example: "ci", description: "A label for the key without control characters; empty when not given.")
+        /// What the service refuses in names: Unicode's control characters (Cc).
+        static let noControlCharacters = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
         public static let key = JSONSchema.string(
             minLength: 47, maxLength: 47, patterns: ["^vbk_[0-9A-Za-z]{43}$"], example: "vbk_3kTMd9wQ2xZ8pLr5vN7bY1cF6hJ0gS4aE9uK2mP7qW1",
             description: "The API key: `vbk_` and 43 base-62 characters (256 random bits). Send it as `Authorization: Bearer <key>` or `X-API-Key: <key>`."

@@ -412,9 +412,10 @@ public struct IngestService: Sendable {
     static func validEmail(_ text: String) throws(BusError) -> (email: String, key: String) {
         let email = text.trimmingCharacters(in: .whitespaces)
         let invalid = BusError(.invalidArgument, "email must be an address like name@example.com")
-        guard (3...254).contains(email.utf8.count) else { throw invalid }
+        // Lengths in characters, as the schema's maxLength counts them.
+        guard (3...254).contains(email.unicodeScalars.count) else { throw invalid }
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, (1...64).contains(parts[0].utf8.count), !parts[1].isEmpty,
+        guard parts.count == 2, (1...64).contains(parts[0].unicodeScalars.count), !parts[1].isEmpty,
             parts[0].unicodeScalars.allSatisfy({ !$0.properties.isWhitespace && $0.properties.generalCategory != .control }),
             parts[1].split(separator: ".", omittingEmptySubsequences: false).allSatisfy({ label in
                 !label.isEmpty && label.utf8.allSatisfy { byte in
