@@ -14,6 +14,10 @@ final class RegistryClient: Sendable {
     private let links: [RegistryLink]
     private let logger: Logger
     private let lease: TimeAmount
+    private let credential: String?
+    /// Proves to a registry that a register over a new connection comes from
+    /// this same process (see ``RegistryProtocol/RegisterRequest/instanceKey``).
+    private let instanceKey = randomSecret()
     private let state = NIOLockedValueBox(State())
 
     private struct State {
@@ -34,6 +38,7 @@ final class RegistryClient: Sendable {
         self.links = addresses.map { RegistryLink(address: $0, configuration: configuration, group: group) }
         self.logger = logger
         self.lease = configuration.lease
+        self.credential = configuration.serviceCredential
     }
 
     /// Starts keeping a snapshot of the bus (once; later calls do nothing).
@@ -134,7 +139,7 @@ final class RegistryClient: Sendable {
             await withTaskGroup(of: Void.self) { group in
                 for link in links {
                     group.addTask {
-                        _ = try? await link.call("deregister", RegistryProtocol.DeregisterRequest(instance: instance), as: Empty.self, timeout: .seconds(1))
+                        _ = try? await link.call("deregister", RegistryProtocol.DeregisterRequest(instance: instance, instanceKey: self.instanceKey), as: Empty.self, timeout: .seconds(1))
                     }
                 }
             }
@@ -151,7 +156,10 @@ final class RegistryClient: Sendable {
             do {
                 if grantedLease == nil {
                     let instanceState = state.withLockedValue { $0.instanceState }
-                    let request = RegistryProtocol.RegisterRequest(record: record, leaseMs: Int(lease.nanoseconds / 1_000_000), state: instanceState)
+                    let request = RegistryProtocol.RegisterRequest(
+                        record: record, leaseMs: Int(lease.nanoseconds / 1_000_000), state: instanceState,
+                        credential: credential, instanceKey: instanceKey
+                    )
                     let response = try await link.call("register", request, as: RegistryProtocol.RegisterResponse.self, timeout: .seconds(2))
                     grantedLease = .milliseconds(Int64(response.leaseMs))
                     logger.info("registered with registry \(link.address)")
@@ -168,8 +176,16 @@ final class RegistryClient: Sendable {
                     grantedLease = nil
                     continue
                 }
-                if error.code == .unauthenticated {
-                    // A wrong token is a misconfiguration, not a passing failure: say so loudly.
+                if error.code == .permissionDenied, grantedLease != nil {
+                    // The link reconnected: the record belongs to our old connection.
+                    // Registering again with our instance key moves it to this one.
+                    logger.info("registry \(link.address) holds this instance for another connection; registering again")
+                    grantedLease = nil
+                    continue
+                }
+                if error.code == .unauthenticated || error.code == .permissionDenied {
+                    // A wrong token or credential (or another process holding our
+                    // instance name) is a misconfiguration, not a passing failure: say so loudly.
                     logger.warning("registry \(link.address) refused this node: \(error.message)")
                 } else {
                     logger.debug("registry \(link.address) unreachable: \(error.message)")
@@ -226,6 +242,15 @@ final class RegistryClient: Sendable {
             }
         }
     }
+}
+
+/// 128 random bits, as 32 hex digits (from the system's CSPRNG).
+func randomSecret() -> String {
+    var generator = SystemRandomNumberGenerator()
+    return (0..<2).map { _ in
+        let hex = String(generator.next() as UInt64, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }.joined()
 }
 
 /// Exponential backoff with "equal jitter": a random wait between half the

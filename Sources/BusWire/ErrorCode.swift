@@ -22,6 +22,9 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     /// Rejected before any work because a queue or in-flight limit is full.
     public static let overloaded: ErrorCode = "overloaded"
     public static let unauthenticated: ErrorCode = "unauthenticated"
+    /// The peer is authenticated but may not do this (e.g. change a registry
+    /// record another connection owns, or register a service without its credential).
+    public static let permissionDenied: ErrorCode = "permission-denied"
     public static let limitExceeded: ErrorCode = "limit-exceeded"
     public static let unsupportedVersion: ErrorCode = "unsupported-version"
     public static let protocolError: ErrorCode = "protocol-error"
@@ -30,7 +33,7 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     /// Every code protocol version 1 defines, in the order of `proto/schemas/error-codes.json`.
     public static let known: [ErrorCode] = [
         .invalidArgument, .notFound, .conflict, .unimplemented, .noResponders, .unavailable,
-        .deadlineExceeded, .overloaded, .unauthenticated, .limitExceeded, .unsupportedVersion,
+        .deadlineExceeded, .overloaded, .unauthenticated, .permissionDenied, .limitExceeded, .unsupportedVersion,
         .protocolError, .internal,
     ]
 
