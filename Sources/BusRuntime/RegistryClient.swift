@@ -147,6 +147,12 @@ final class RegistryClient: Sendable {
         for link in links { await link.close() }
     }
 
+    /// Closes every registry connection as a network failure would; the
+    /// loops open new ones (and move this instance's records onto them).
+    func dropConnections() async {
+        for link in links { await link.close() }
+    }
+
     // MARK: - Loops
 
     private func keepRegistered(_ record: RegistryProtocol.InstanceRecord, with link: RegistryLink, inFlight: @Sendable () -> Int) async {
