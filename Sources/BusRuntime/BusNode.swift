@@ -149,7 +149,7 @@ public final class BusNode: Sendable {
     }
 
     /// Whether `host` names only this machine: `localhost`, 127.0.0.0/8 or `::1`.
-    static func isLoopback(_ host: String) -> Bool {
+    public static func isLoopback(_ host: String) -> Bool {
         let host = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
         if host == "localhost" || host == "::1" || host == "0:0:0:0:0:0:0:1" { return true }
         let octets = host.split(separator: ".", omittingEmptySubsequences: false)

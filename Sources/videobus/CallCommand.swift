@@ -14,7 +14,8 @@ struct CallCommand: AsyncParsableCommand {
             The reply's JSON goes to standard output; a typed error goes to standard error as CODE: MESSAGE.
             Exit status: 0 answered; 3 try again (unavailable, no-responders, overloaded, deadline-exceeded);
             4 the request was refused (invalid-argument, not-found, conflict, unimplemented, unauthenticated,
-            limit-exceeded); 5 any other error.
+            permission-denied, limit-exceeded); 5 any other error.
+            Next to a running `videobus up` (same --data-dir) no flag is needed: its token and registry are used.
             Example: videobus call echo.info '{}'
             """
     )
@@ -31,10 +32,7 @@ struct CallCommand: AsyncParsableCommand {
     @Option(help: "Idempotency key: makes retrying after a lost connection safe.")
     var idempotencyKey: String?
 
-    @OptionGroup var registry: RegistryOptions
-
-    @Option(name: .customLong("token"), help: "Shared secret of the bus (default: $VIDEOBUS_TOKEN).")
-    var tokenOption: String?
+    @OptionGroup var bus: CallerOptions
 
     var parsedTarget: (service: String, method: String)? {
         guard let dot = target.firstIndex(of: "."), dot != target.startIndex, target.index(after: dot) != target.endIndex else { return nil }
@@ -47,12 +45,11 @@ struct CallCommand: AsyncParsableCommand {
             throw ValidationError("the body is not valid JSON: \(body)")
         }
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
-        _ = try busToken(tokenOption)
     }
 
     func run() async throws {
         let (service, method) = parsedTarget!
-        let node = makeCallerNode(name: "call", registries: registry.addresses, token: tokenOption)
+        let node = makeCallerNode(name: "call", registries: bus.registries, token: bus.token)
         defer { Task { try? await node.shutdown(grace: .zero) } }
         do {
             let answer = try await node.call(
@@ -69,7 +66,7 @@ struct CallCommand: AsyncParsableCommand {
     static func exitCode(for code: ErrorCode) -> Int32 {
         switch code {
         case .unavailable, .noResponders, .overloaded, .deadlineExceeded: 3
-        case .invalidArgument, .notFound, .conflict, .unimplemented, .unauthenticated, .limitExceeded: 4
+        case .invalidArgument, .notFound, .conflict, .unimplemented, .unauthenticated, .permissionDenied, .limitExceeded: 4
         default: 5
         }
     }
@@ -80,7 +77,7 @@ func makeCallerNode(name: String, registries: [ServiceAddress], token: String?) 
     BusNode(
         configuration: BusNode.Configuration(
             identity: NodeIdentity(service: name, instance: uniqueInstanceID(name), version: Videobus.configuration.version),
-            token: try? busToken(token), registries: registries
+            token: token, registries: registries
         ),
         group: MultiThreadedEventLoopGroup.singleton
     )

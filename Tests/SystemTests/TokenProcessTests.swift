@@ -42,3 +42,20 @@ import Testing
         })
     }
 }
+
+/// Protected mode: without a token a node listens on loopback only.
+@Suite struct ProtectedModeProcessTests {
+    @Test(arguments: [
+        ["registry", "--host", "0.0.0.0", "--port", "0"],
+        ["serve", "echo", "--host", "0.0.0.0", "--port", "0", "--standalone"],
+    ])
+    func aNonLoopbackListenWithoutATokenIsRefused(command: [String]) async throws {
+        let (status, output) = try await VideobusProcess.run(command, environment: ["VIDEOBUS_TOKEN": nil])
+        #expect(status != 0)
+        #expect(output.contains("refusing to listen on 0.0.0.0 without a bus token: set VIDEOBUS_TOKEN or --token (or listen on 127.0.0.1)"), "\(output)")
+        // With a token it listens.
+        let node = try VideobusProcess(command, environment: ["VIDEOBUS_TOKEN": "a-token-for-protected-mode"])
+        defer { node.stop() }
+        _ = try await node.listeningPort()
+    }
+}
