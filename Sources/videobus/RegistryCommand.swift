@@ -46,7 +46,9 @@ struct RegistryCommand: AsyncParsableCommand {
         }
         let registry = RegistryService(maxLease: .nanoseconds(Int64(maxLease * 1e9)), credentials: secrets)
         registry.install(on: busNode)
-        let reloads = Task { await Self.reloadOnSIGHUP(registry, logger: logger) }
+        // Trapped before we listen: a SIGHUP's default action would end the registry.
+        let hangups = secrets == nil ? nil : await UnixSignalsSequence(trapping: .sighup)
+        let reloads = Task { if let hangups { await Self.reload(registry, on: hangups, logger: logger) } }
         defer { reloads.cancel() }
         let address = try await busNode.start()
         printLine("videobus: registry listening on \(address.ipAddress ?? node.host):\(address.port ?? configuration.port)")
@@ -63,9 +65,8 @@ struct RegistryCommand: AsyncParsableCommand {
 
     /// Re-reads the credentials file on each SIGHUP, as an operator rotating
     /// secrets expects. A file that does not parse leaves the secrets in use.
-    private static func reloadOnSIGHUP(_ registry: RegistryService, logger: Logger) async {
-        guard registry.credentials != nil else { return }
-        for await _ in await UnixSignalsSequence(trapping: .sighup) {
+    private static func reload(_ registry: RegistryService, on hangups: UnixSignalsSequence, logger: Logger) async {
+        for await _ in hangups {
             do {
                 let count = try registry.reloadCredentials()
                 logger.notice("credentials reloaded: \(count) services have one")
