@@ -29,6 +29,8 @@ final class RegistryClient: Sendable {
         var tasks: [Task<Void, Never>] = []
         var instanceState = RegistryProtocol.InstanceState.serving
         var isWatching = false
+        /// What this node registers, once ``startRegistration(_:inFlight:)`` ran.
+        var record: RegistryProtocol.InstanceRecord?
         /// Set while every registry refuses this node's handshake (a wrong
         /// token): waiting for a snapshot is then pointless.
         var refusal: BusError?
@@ -53,6 +55,7 @@ final class RegistryClient: Sendable {
     /// Starts registering `record` with every registry and heartbeating it.
     func startRegistration(_ record: RegistryProtocol.InstanceRecord, inFlight: @escaping @Sendable () -> Int) {
         state.withLockedValue { state in
+            state.record = record
             for link in links {
                 state.tasks.append(Task { await self.keepRegistered(record, with: link, inFlight: inFlight) })
             }
@@ -116,11 +119,25 @@ final class RegistryClient: Sendable {
 
     /// Marks this instance draining in every registry at once, so callers route around it.
     func announceDraining(instance: String, inFlight: Int) async {
-        state.withLockedValue { $0.instanceState = .draining }
+        let record = state.withLockedValue { state in
+            state.instanceState = .draining
+            return state.record
+        }
         await withTaskGroup(of: Void.self) { group in
             for link in links {
                 group.addTask {
-                    _ = try? await link.call("heartbeat", RegistryProtocol.HeartbeatRequest(instance: instance, state: .draining, inFlight: inFlight), as: Empty.self, timeout: .seconds(1))
+                    do throws(BusError) {
+                        _ = try await link.call("heartbeat", RegistryProtocol.HeartbeatRequest(instance: instance, state: .draining, inFlight: inFlight), as: Empty.self, timeout: .seconds(1))
+                    } catch where error.code == .notFound || error.code == .permissionDenied {
+                        // Forgotten, or the link reconnected since the last heartbeat:
+                        // registering as draining says it now, not a heartbeat period later.
+                        guard let record else { return }
+                        let request = RegistryProtocol.RegisterRequest(
+                            record: record, leaseMs: Int(self.lease.nanoseconds / 1_000_000), state: .draining,
+                            credential: self.credential, instanceKey: self.instanceKey
+                        )
+                        _ = try? await link.call("register", request, as: RegistryProtocol.RegisterResponse.self, timeout: .seconds(1))
+                    } catch {}
                 }
             }
         }

@@ -120,6 +120,21 @@ import Testing
         try await cluster.stop()
     }
 
+    @Test func aNodeDrainingRightAfterItsConnectionDroppedIsShownDrainingAtOnce() async throws {
+        let cluster = try await RegistryCluster.start(maxLease: .seconds(60))
+        // A long lease: the node's own loop heartbeats only every 10 s, so what follows is the drain's doing.
+        let store = RegistryCluster.node("store", registryPorts: [cluster.registryPort], lease: .seconds(30))
+        try await store.start()
+        let instance = store.configuration.identity.instance
+        #expect(await eventually { try await cluster.lookup("store").instances.count == 1 })
+        await store.registry!.dropConnections()
+        await store.registry!.announceDraining(instance: instance, inFlight: 0)
+        #expect(try await cluster.lookup("store").instances.first?.state == .draining)
+        try await store.shutdown()
+        #expect(await eventually { try await cluster.lookup("store").instances.isEmpty })
+        try await cluster.stop()
+    }
+
     @Test func withCredentialsOnlyAServicesSecretRegistersIt() async throws {
         let credentials = RegistryCredentials(["store": [Self.storeSecret]])
         let cluster = try await RegistryCluster.start(maxLease: .seconds(60), credentials: credentials)
