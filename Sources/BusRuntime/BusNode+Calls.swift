@@ -173,7 +173,7 @@ extension BusNode {
     /// Power of two choices: of two random candidates, the one with fewer calls in flight.
     private func pick(_ instances: [RegistryProtocol.InstanceView], avoiding tried: Set<String>) -> RegistryProtocol.InstanceRecord? {
         let now = NIODeadline.now()
-        var candidates = instances.map(\.record).filter { !tried.contains($0.instance) && !pool.isEjected($0.instance, now: now) }
+        var candidates = instances.map(\.record).filter { !tried.contains($0.instance) && !pool.isEjected($0, now: now) }
         if candidates.isEmpty {
             // Every instance is ejected or tried: probe an untried one anyway rather than fail.
             candidates = instances.map(\.record).filter { !tried.contains($0.instance) }
@@ -182,6 +182,6 @@ extension BusNode {
         guard candidates.count > 1 else { return first }
         var second = candidates.randomElement()!
         while second.instance == first.instance { second = candidates.randomElement()! }
-        return pool.outstandingCalls(to: first.instance) <= pool.outstandingCalls(to: second.instance) ? first : second
+        return pool.outstandingCalls(to: first) <= pool.outstandingCalls(to: second) ? first : second
     }
 }

@@ -12,6 +12,9 @@ extension BusNode {
         public var port: Int
         /// Shared secret peers must present in their hello; nil accepts any peer.
         public var token: String?
+        /// This node's service's registration credential, sent with every
+        /// register to registries that require one (a credentials file); nil sends none.
+        public var serviceCredential: String?
         /// What this node accepts from peers (announced in the handshake).
         public var limits: WireLimits
         /// When to compress outgoing bodies; nil never compresses and does not offer deflate.
@@ -64,8 +67,10 @@ extension BusNode {
             handshakeTimeout: TimeAmount = .seconds(5),
             maxConnections: Int = 4096,
             maxLongPollsPerConnection: Int = 16,
-            maxLongPollsPerNode: Int = 1024
+            maxLongPollsPerNode: Int = 1024,
+            serviceCredential: String? = nil
         ) {
+            self.serviceCredential = serviceCredential
             self.handshakeTimeout = handshakeTimeout
             self.maxConnections = maxConnections
             self.maxLongPollsPerConnection = maxLongPollsPerConnection

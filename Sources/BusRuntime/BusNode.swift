@@ -1,4 +1,5 @@
 import BusWire
+import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -89,6 +90,10 @@ public final class BusNode: Sendable {
     /// Starts listening; returns the bound address (the real port when 0 was asked).
     @discardableResult
     public func start() async throws -> SocketAddress {
+        // Protected mode (as Redis's): a bus without a token is safe only where nobody else can reach it.
+        if configuration.token == nil, !Self.isLoopback(configuration.host) {
+            throw BusError(.invalidArgument, "refusing to listen on \(configuration.host) without a bus token: set VIDEOBUS_TOKEN or --token (or listen on 127.0.0.1)", retryable: false)
+        }
         let core = state.withLockedValue { state -> NodeCore in
             precondition(state.core == nil, "the node is already started")
             var methods = state.methods
@@ -112,13 +117,13 @@ public final class BusNode: Sendable {
                     }
                     channel.closeFuture.whenComplete { _ in core.releaseConnection() }
                     let handler = ServerConnectionHandler(core: core, allocator: channel.allocator)
+                    let (id, connectionID) = (ObjectIdentifier(handler), handler.connectionID)
+                    channel.closeFuture.whenComplete { _ in core.connectionClosed(id, connectionID: connectionID) }
                     try channel.pipeline.syncOperations.addHandlers([
                         IdleStateHandler(readTimeout: keepAlive * 3),
                         ByteToMessageHandler(FrameDecoder(limits: limits, firstFrameMaxBytes: WireLimits.maxHelloBytes)),
                         handler,
                     ])
-                    let id = ObjectIdentifier(handler)
-                    channel.closeFuture.whenComplete { _ in core.connectionClosed(id) }
                 }
             }
             .bind(host: configuration.host, port: configuration.port)
@@ -143,6 +148,14 @@ public final class BusNode: Sendable {
         return address
     }
 
+    /// Whether `host` names only this machine: `localhost`, 127.0.0.0/8 or `::1`.
+    public static func isLoopback(_ host: String) -> Bool {
+        let host = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
+        if host == "localhost" || host == "::1" || host == "0:0:0:0:0:0:0:1" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+    }
+
     /// The address the node listens on, once started.
     public var localAddress: SocketAddress? {
         state.withLockedValue { $0.listener?.localAddress }
@@ -161,6 +174,14 @@ public final class BusNode: Sendable {
     /// Requests being served right now, across all connections.
     public var requestsInFlight: Int {
         state.withLockedValue { $0.core?.requestsInFlight ?? 0 }
+    }
+
+    /// Whether the accepted connection `id` (a ``RequestContext/connectionID``)
+    /// is still open; 0 (in process) always is, and every id is closed once
+    /// the node has stopped. For state owned by a connection (registry records).
+    public func isConnectionOpen(_ id: UInt64) -> Bool {
+        guard id != 0 else { return true }
+        return state.withLockedValue { $0.core?.isConnectionOpen(id) ?? false }
     }
 
     /// Starts discovery (once) for calls and publishing.

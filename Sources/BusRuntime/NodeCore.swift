@@ -24,9 +24,21 @@ final class NodeCore: Sendable {
     private let openConnections = Atomic<Int>(0)
     private let connectionSerial = Atomic<UInt64>(0)
 
-    /// A fresh connection id (from 1), for ``RequestContext/connectionID``.
+    /// Ids of the accepted connections not yet closed: the registry asks
+    /// whether the connection that owns a record is still there.
+    private let openConnectionIDs = NIOLockedValueBox<Set<UInt64>>([])
+
+    /// A fresh connection id (from 1), for ``RequestContext/connectionID``;
+    /// open until ``connectionClosed(_:connectionID:)``.
     func nextConnectionID() -> UInt64 {
-        connectionSerial.add(1, ordering: .relaxed).newValue
+        let id = connectionSerial.add(1, ordering: .relaxed).newValue
+        openConnectionIDs.withLockedValue { _ = $0.insert(id) }
+        return id
+    }
+
+    /// Whether the accepted connection `id` is still open (0, in process, always is).
+    func isConnectionOpen(_ id: UInt64) -> Bool {
+        id == 0 || openConnectionIDs.withLockedValue { $0.contains(id) }
     }
 
     init(configuration: BusNode.Configuration, methods: [String: MethodHandler], longPollMethods: Set<String> = [], subscriptions: [String: EventHandler], logger: Logger) {
@@ -91,8 +103,9 @@ final class NodeCore: Sendable {
         connections.withLockedValue { $0[ObjectIdentifier(handler.value)] = handler }
     }
 
-    func connectionClosed(_ id: ObjectIdentifier) {
+    func connectionClosed(_ id: ObjectIdentifier, connectionID: UInt64) {
         _ = connections.withLockedValue { $0.removeValue(forKey: id) }
+        _ = openConnectionIDs.withLockedValue { $0.remove(connectionID) }
     }
 
     /// Closes every accepted connection (after draining).

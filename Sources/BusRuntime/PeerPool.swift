@@ -3,9 +3,15 @@ import NIOConcurrencyHelpers
 import NIOCore
 import Synchronization
 
-/// One reused connection per peer instance, opened on first use, forgotten
-/// when it closes. Instances whose connections keep failing are ejected for a
-/// growing, jittered while, then probed again with a single attempt.
+/// One reused connection per peer instance at its registered address, opened
+/// on first use, forgotten when it closes. Instances whose connections keep
+/// failing are ejected for a growing, jittered while, then probed again with
+/// a single attempt.
+///
+/// Connections are keyed by instance *and* address: when an instance's record
+/// moves to another address, calls go to the new one, never over a
+/// connection to an address the instance no longer registers (the old
+/// connection is retired: closed once its calls are answered).
 final class PeerPool: Sendable {
     private let configuration: BusNode.Configuration
     private let group: any EventLoopGroup
@@ -15,7 +21,7 @@ final class PeerPool: Sendable {
     static let ejectAfterFailures = 3
 
     private struct State {
-        var entries: [String: Entry] = [:]
+        var entries: [PeerKey: Entry] = [:]
         var isClosed = false
     }
 
@@ -33,14 +39,14 @@ final class PeerPool: Sendable {
         self.group = group
     }
 
-    /// Calls awaiting answers from `instance` (0 without a connection): the balancer's load measure.
-    func outstandingCalls(to instance: String) -> Int {
-        state.withLockedValue { $0.entries[instance]?.connection?.outstandingCalls ?? 0 }
+    /// Calls awaiting answers from `record`'s instance (0 without a connection): the balancer's load measure.
+    func outstandingCalls(to record: RegistryProtocol.InstanceRecord) -> Int {
+        state.withLockedValue { $0.entries[PeerKey(record)]?.connection?.outstandingCalls ?? 0 }
     }
 
-    func isEjected(_ instance: String, now: NIODeadline = .now()) -> Bool {
+    func isEjected(_ record: RegistryProtocol.InstanceRecord, now: NIODeadline = .now()) -> Bool {
         state.withLockedValue { state in
-            guard let until = state.entries[instance]?.ejectedUntil else { return false }
+            guard let until = state.entries[PeerKey(record)]?.ejectedUntil else { return false }
             return until > now
         }
     }
@@ -50,9 +56,13 @@ final class PeerPool: Sendable {
     /// caller stops waiting at its `deadline` without cancelling the attempt.
     func connection(to record: RegistryProtocol.InstanceRecord, deadline: NIODeadline) async throws(BusError) -> PeerConnection {
         let instance = record.instance
+        let key = PeerKey(record)
+        var retired: [PeerConnection] = []
+        defer { for connection in retired { Self.closeWhenIdle(connection) } }
         let outcome = state.withLockedValue { state -> Result<(PeerConnection?, Task<PeerConnection, any Error>?), BusError> in
             if state.isClosed { return .failure(BusError(.unavailable, "the node is shutting down")) }
-            var entry = state.entries[instance] ?? Entry()
+            retired = Self.retire(instance, otherThan: key, in: &state)
+            var entry = state.entries[key] ?? Entry()
             if let connection = entry.connection {
                 // A draining peer takes no new calls; say so before anything is sent.
                 if connection.isPeerDraining { return .failure(BusError(.unavailable, "\(instance) is draining")) }
@@ -64,15 +74,15 @@ final class PeerPool: Sendable {
             let connecting = Task {
                 do {
                     let connection = try await PeerConnection.connect(host: record.host, port: record.port, configuration: configuration, group: group)
-                    pool.attemptFinished(instance, .success(connection))
+                    pool.attemptFinished(key, .success(connection))
                     return connection
                 } catch {
-                    pool.attemptFinished(instance, .failure(error))
+                    pool.attemptFinished(key, .failure(error))
                     throw error
                 }
             }
             entry.connecting = connecting
-            state.entries[instance] = entry
+            state.entries[key] = entry
             return .success((nil, connecting))
         }
         let (existing, attempt) = try outcome.get()
@@ -86,9 +96,9 @@ final class PeerPool: Sendable {
 
     /// Records the end of a connection attempt: only the attempt itself does,
     /// so a failure counts once however many callers waited for it.
-    private func attemptFinished(_ instance: String, _ result: Result<PeerConnection, any Error>) {
+    private func attemptFinished(_ key: PeerKey, _ result: Result<PeerConnection, any Error>) {
         let orphan = state.withLockedValue { state -> PeerConnection? in
-            var entry = state.entries[instance] ?? Entry()
+            var entry = state.entries[key] ?? Entry()
             entry.connecting = nil
             switch result {
             case .success(let connection):
@@ -97,7 +107,7 @@ final class PeerPool: Sendable {
                 entry.failures = 0
                 entry.ejections = 0
                 entry.ejectedUntil = nil
-                connection.closeFuture.whenComplete { [weak self] _ in self?.forget(instance, connection) }
+                connection.closeFuture.whenComplete { [weak self] _ in self?.forget(key, connection) }
             case .failure:
                 entry.failures += 1
                 if entry.failures >= Self.ejectAfterFailures {
@@ -107,19 +117,45 @@ final class PeerPool: Sendable {
                     entry.ejections += 1
                 }
             }
-            state.entries[instance] = entry
+            state.entries[key] = entry
             return nil
         }
         // Connected after the pool closed: nobody will use it.
         if let orphan { Task { await orphan.close() } }
     }
 
-    private func forget(_ instance: String, _ connection: PeerConnection) {
+    private func forget(_ key: PeerKey, _ connection: PeerConnection) {
         state.withLockedValue { state in
-            guard state.entries[instance]?.connection === connection else { return }
-            state.entries[instance]?.connection = nil
+            guard state.entries[key]?.connection === connection else { return }
+            state.entries[key]?.connection = nil
             // Nothing left to remember about a healthy instance that went away.
-            if state.entries[instance]?.failures == 0 { state.entries[instance] = nil }
+            if state.entries[key]?.failures == 0 { state.entries[key] = nil }
+        }
+    }
+
+    /// Drops what the pool holds for `instance` at any address but `key`'s:
+    /// the instance registered a new address. Returns the connections to retire.
+    private static func retire(_ instance: String, otherThan key: PeerKey, in state: inout State) -> [PeerConnection] {
+        let stale = state.entries.keys.filter { $0.instance == instance && $0 != key }
+        var connections: [PeerConnection] = []
+        for staleKey in stale {
+            if let entry = state.entries.removeValue(forKey: staleKey) {
+                entry.connecting?.cancel()
+                if let connection = entry.connection { connections.append(connection) }
+            }
+        }
+        return connections
+    }
+
+    /// Closes a retired connection once the calls already sent on it are
+    /// answered (or after 30 s): they were sent while the address was current.
+    private static func closeWhenIdle(_ connection: PeerConnection) {
+        Task {
+            let deadline = NIODeadline.now() + .seconds(30)
+            while connection.outstandingCalls > 0, !connection.isClosed, NIODeadline.now() < deadline {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            await connection.close()
         }
     }
 
@@ -155,6 +191,19 @@ final class PeerPool: Sendable {
                 if resumed.claim() { continuation.resume(with: result) }
             }
         }
+    }
+}
+
+/// What the pool keys a connection by: an instance at one address.
+struct PeerKey: Hashable, Sendable {
+    var instance: String
+    var host: String
+    var port: Int
+
+    init(_ record: RegistryProtocol.InstanceRecord) {
+        self.instance = record.instance
+        self.host = record.host
+        self.port = record.port
     }
 }
 

@@ -14,6 +14,10 @@ final class RegistryClient: Sendable {
     private let links: [RegistryLink]
     private let logger: Logger
     private let lease: TimeAmount
+    private let credential: String?
+    /// Proves to a registry that a register over a new connection comes from
+    /// this same process (see ``RegistryProtocol/RegisterRequest/instanceKey``).
+    private let instanceKey = randomSecret()
     private let state = NIOLockedValueBox(State())
 
     private struct State {
@@ -25,6 +29,8 @@ final class RegistryClient: Sendable {
         var tasks: [Task<Void, Never>] = []
         var instanceState = RegistryProtocol.InstanceState.serving
         var isWatching = false
+        /// What this node registers, once ``startRegistration(_:inFlight:)`` ran.
+        var record: RegistryProtocol.InstanceRecord?
         /// Set while every registry refuses this node's handshake (a wrong
         /// token): waiting for a snapshot is then pointless.
         var refusal: BusError?
@@ -34,6 +40,7 @@ final class RegistryClient: Sendable {
         self.links = addresses.map { RegistryLink(address: $0, configuration: configuration, group: group) }
         self.logger = logger
         self.lease = configuration.lease
+        self.credential = configuration.serviceCredential
     }
 
     /// Starts keeping a snapshot of the bus (once; later calls do nothing).
@@ -48,6 +55,7 @@ final class RegistryClient: Sendable {
     /// Starts registering `record` with every registry and heartbeating it.
     func startRegistration(_ record: RegistryProtocol.InstanceRecord, inFlight: @escaping @Sendable () -> Int) {
         state.withLockedValue { state in
+            state.record = record
             for link in links {
                 state.tasks.append(Task { await self.keepRegistered(record, with: link, inFlight: inFlight) })
             }
@@ -111,11 +119,25 @@ final class RegistryClient: Sendable {
 
     /// Marks this instance draining in every registry at once, so callers route around it.
     func announceDraining(instance: String, inFlight: Int) async {
-        state.withLockedValue { $0.instanceState = .draining }
+        let record = state.withLockedValue { state in
+            state.instanceState = .draining
+            return state.record
+        }
         await withTaskGroup(of: Void.self) { group in
             for link in links {
                 group.addTask {
-                    _ = try? await link.call("heartbeat", RegistryProtocol.HeartbeatRequest(instance: instance, state: .draining, inFlight: inFlight), as: Empty.self, timeout: .seconds(1))
+                    do throws(BusError) {
+                        _ = try await link.call("heartbeat", RegistryProtocol.HeartbeatRequest(instance: instance, state: .draining, inFlight: inFlight), as: Empty.self, timeout: .seconds(1))
+                    } catch where error.code == .notFound || error.code == .permissionDenied {
+                        // Forgotten, or the link reconnected since the last heartbeat:
+                        // registering as draining says it now, not a heartbeat period later.
+                        guard let record else { return }
+                        let request = RegistryProtocol.RegisterRequest(
+                            record: record, leaseMs: Int(self.lease.nanoseconds / 1_000_000), state: .draining,
+                            credential: self.credential, instanceKey: self.instanceKey
+                        )
+                        _ = try? await link.call("register", request, as: RegistryProtocol.RegisterResponse.self, timeout: .seconds(1))
+                    } catch {}
                 }
             }
         }
@@ -134,11 +156,17 @@ final class RegistryClient: Sendable {
             await withTaskGroup(of: Void.self) { group in
                 for link in links {
                     group.addTask {
-                        _ = try? await link.call("deregister", RegistryProtocol.DeregisterRequest(instance: instance), as: Empty.self, timeout: .seconds(1))
+                        _ = try? await link.call("deregister", RegistryProtocol.DeregisterRequest(instance: instance, instanceKey: self.instanceKey), as: Empty.self, timeout: .seconds(1))
                     }
                 }
             }
         }
+        for link in links { await link.close() }
+    }
+
+    /// Closes every registry connection as a network failure would; the
+    /// loops open new ones (and move this instance's records onto them).
+    func dropConnections() async {
         for link in links { await link.close() }
     }
 
@@ -151,7 +179,10 @@ final class RegistryClient: Sendable {
             do {
                 if grantedLease == nil {
                     let instanceState = state.withLockedValue { $0.instanceState }
-                    let request = RegistryProtocol.RegisterRequest(record: record, leaseMs: Int(lease.nanoseconds / 1_000_000), state: instanceState)
+                    let request = RegistryProtocol.RegisterRequest(
+                        record: record, leaseMs: Int(lease.nanoseconds / 1_000_000), state: instanceState,
+                        credential: credential, instanceKey: instanceKey
+                    )
                     let response = try await link.call("register", request, as: RegistryProtocol.RegisterResponse.self, timeout: .seconds(2))
                     grantedLease = .milliseconds(Int64(response.leaseMs))
                     logger.info("registered with registry \(link.address)")
@@ -168,8 +199,16 @@ final class RegistryClient: Sendable {
                     grantedLease = nil
                     continue
                 }
-                if error.code == .unauthenticated {
-                    // A wrong token is a misconfiguration, not a passing failure: say so loudly.
+                if error.code == .permissionDenied, grantedLease != nil {
+                    // The link reconnected: the record belongs to our old connection.
+                    // Registering again with our instance key moves it to this one.
+                    logger.info("registry \(link.address) holds this instance for another connection; registering again")
+                    grantedLease = nil
+                    continue
+                }
+                if error.code == .unauthenticated || error.code == .permissionDenied {
+                    // A wrong token or credential (or another process holding our
+                    // instance name) is a misconfiguration, not a passing failure: say so loudly.
                     logger.warning("registry \(link.address) refused this node: \(error.message)")
                 } else {
                     logger.debug("registry \(link.address) unreachable: \(error.message)")
@@ -226,6 +265,15 @@ final class RegistryClient: Sendable {
             }
         }
     }
+}
+
+/// 128 random bits, as 32 hex digits (from the system's CSPRNG).
+func randomSecret() -> String {
+    var generator = SystemRandomNumberGenerator()
+    return (0..<2).map { _ in
+        let hex = String(generator.next() as UInt64, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }.joined()
 }
 
 /// Exponential backoff with "equal jitter": a random wait between half the

@@ -42,15 +42,27 @@ public enum RegistryProtocol {
         /// The instance's state; absent means serving. A draining instance that
         /// registers again (after a registry restart) stays draining.
         public var state: InstanceState?
-        public init(record: InstanceRecord, leaseMs: Int, state: InstanceState? = nil) {
+        /// The service's registration credential, when the registry requires
+        /// one (a credentials file). A secret: never logged.
+        public var credential: String?
+        /// A random secret the instance draws once per process and sends with
+        /// every register: a register over a new connection that presents the
+        /// same key comes from the same process (it reconnected), so it may
+        /// take its record back from its old connection. A secret: never logged.
+        public var instanceKey: String?
+
+        public init(record: InstanceRecord, leaseMs: Int, state: InstanceState? = nil, credential: String? = nil, instanceKey: String? = nil) {
             self.record = record
             self.leaseMs = leaseMs
             self.state = state
+            self.credential = credential
+            self.instanceKey = instanceKey
         }
 
         enum CodingKeys: String, CodingKey {
-            case record, state
+            case record, state, credential
             case leaseMs = "lease_ms"
+            case instanceKey = "instance_key"
         }
     }
 
@@ -90,7 +102,20 @@ public enum RegistryProtocol {
     /// `registry.deregister`: remove an instance now (on shutdown).
     public struct DeregisterRequest: Codable, Sendable {
         public var instance: String
-        public init(instance: String) { self.instance = instance }
+        /// The key the instance registered with: lets it deregister over a
+        /// connection other than the one that owns its record (a node closes
+        /// its registry connections before it deregisters). A secret: never logged.
+        public var instanceKey: String?
+
+        public init(instance: String, instanceKey: String? = nil) {
+            self.instance = instance
+            self.instanceKey = instanceKey
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case instance
+            case instanceKey = "instance_key"
+        }
     }
 
     /// `registry.lookup`: the instances of one service, or of all when `service` is absent.

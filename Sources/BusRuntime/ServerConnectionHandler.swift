@@ -33,7 +33,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var handshakeTimer: Scheduled<Void>?
 
     /// Unique within the node: handlers bound per-peer resources by it.
-    private let connectionID: UInt64
+    let connectionID: UInt64
 
     init(core: NodeCore, allocator: ByteBufferAllocator) {
         self.core = core
@@ -434,7 +434,7 @@ final class OverLimitRefusal: ChannelInboundHandler, RemovableChannelHandler {
 ///
 /// (The lengths are compared as whole integers: folding their difference
 /// into a byte once let a token followed by 256·k NUL bytes pass.)
-func constantTimeEquals(_ a: String, _ b: String) -> Bool {
+public func constantTimeEquals(_ a: String, _ b: String) -> Bool {
     let x = Array(a.utf8), y = Array(b.utf8)
     var difference: UInt8 = x.count == y.count ? 0 : 1
     for i in 0..<max(x.count, y.count) {

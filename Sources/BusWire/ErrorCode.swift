@@ -22,7 +22,9 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     /// Rejected before any work because a queue or in-flight limit is full.
     public static let overloaded: ErrorCode = "overloaded"
     public static let unauthenticated: ErrorCode = "unauthenticated"
-    /// The caller is known but may not do this (its role, or another's record).
+    /// The caller passed the handshake but may not do this: its role does not
+    /// allow it, or the record is another's (a user's; a registry record another
+    /// connection owns; a service it has no credential for).
     public static let permissionDenied: ErrorCode = "permission-denied"
     public static let limitExceeded: ErrorCode = "limit-exceeded"
     public static let unsupportedVersion: ErrorCode = "unsupported-version"

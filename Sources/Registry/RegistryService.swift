@@ -12,13 +12,26 @@ public struct RegistryService: Sendable {
     public var maxWatchWait: TimeAmount
     /// Bounds on records and on what one peer may register.
     public let limits: RegistryLimits
+    /// Per-service secrets every register must present; nil: any peer that
+    /// passed the handshake may register any service.
+    public let credentials: RegistryCredentials?
     private let book: RegistryBook
 
-    public init(maxLease: TimeAmount = .seconds(10), maxWatchWait: TimeAmount = .seconds(30), limits: RegistryLimits = RegistryLimits()) {
+    public init(maxLease: TimeAmount = .seconds(10), maxWatchWait: TimeAmount = .seconds(30), limits: RegistryLimits = RegistryLimits(), credentials: RegistryCredentials? = nil) {
         self.maxLease = maxLease
         self.maxWatchWait = maxWatchWait
         self.limits = limits
-        self.book = RegistryBook(maxLease: maxLease, limits: limits)
+        self.credentials = credentials
+        self.book = RegistryBook(maxLease: maxLease, limits: limits, credentials: credentials)
+    }
+
+    /// Reads the credentials file again (the command does on SIGHUP); on
+    /// error the secrets in use stay. Records already registered stay too:
+    /// a removed secret stops the next register, not a running instance.
+    /// - Returns: how many services have a secret now (0 without a file).
+    @discardableResult
+    public func reloadCredentials() throws -> Int {
+        try credentials?.reload() ?? 0
     }
 
     /// Adds the registry's methods to `node` (whose service must be `registry`).
@@ -29,22 +42,27 @@ public struct RegistryService: Sendable {
         let limits = self.limits
         // Held watches would keep a draining registry up for their whole wait.
         node.onDrain { await book.drain() }
+        // Records belong to the connection that registered them: the book asks whether it is still there.
+        let isOpen: @Sendable (UInt64) -> Bool = { [weak node] id in node?.isConnectionOpen(id) ?? false }
         node.register("register", .json { (request: RegistryProtocol.RegisterRequest, context: RequestContext) in
             try limits.validate(request.record)
+            try limits.validate(secret: request.credential, "credential")
+            try limits.validate(secret: request.instanceKey, "instance_key")
             guard request.leaseMs > 0 else { throw BusError(.invalidArgument, "lease_ms must be positive") }
-            let response = try await book.register(request, connection: context.connectionID)
+            let response = try await book.register(request, connection: context.connectionID, ownerIsOpen: isOpen)
             let record = request.record
             context.logger.info("registered \(escapedForLog(record.instance)) (\(escapedForLog(record.service))) at \(escapedForLog(record.host)):\(record.port)")
             return response
         })
-        node.register("heartbeat", .json { (request: RegistryProtocol.HeartbeatRequest, _: RequestContext) -> [String: String] in
+        node.register("heartbeat", .json { (request: RegistryProtocol.HeartbeatRequest, context: RequestContext) -> [String: String] in
             try limits.validate(instance: request.instance)
-            try await book.heartbeat(request)
+            try await book.heartbeat(request, connection: context.connectionID)
             return [:]
         })
         node.register("deregister", .json { (request: RegistryProtocol.DeregisterRequest, context: RequestContext) -> [String: String] in
             try limits.validate(instance: request.instance)
-            await book.deregister(request.instance)
+            try limits.validate(secret: request.instanceKey, "instance_key")
+            try await book.deregister(request, connection: context.connectionID)
             context.logger.info("deregistered \(escapedForLog(request.instance))")
             return [:]
         })
@@ -90,6 +108,8 @@ public struct RegistryLimits: Sendable {
     public var maxInstancesPerConnection = 64
     /// Instances the registry holds.
     public var maxInstances = 10_000
+    /// `credential` and `instance_key`: at most this many bytes.
+    public var maxSecretBytes = 256
 
     public init() {}
 
@@ -111,6 +131,15 @@ public struct RegistryLimits: Sendable {
             for entry in list where entry.isEmpty || entry.utf8.count > maxEntryBytes {
                 throw BusError(.invalidArgument, "each of record.\(field) must be 1 to \(maxEntryBytes) bytes (max_entry_bytes), not \(entry.utf8.count)")
             }
+        }
+    }
+
+    /// Refuses a secret (credential, instance key) longer than any we hand
+    /// out, before it is compared; the message never shows it.
+    public func validate(secret: String?, _ field: String) throws(BusError) {
+        guard let secret else { return }
+        guard secret.utf8.count <= maxSecretBytes else {
+            throw BusError(.invalidArgument, "\(field) must be at most \(maxSecretBytes) bytes")
         }
     }
 

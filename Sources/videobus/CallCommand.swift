@@ -15,6 +15,7 @@ struct CallCommand: AsyncParsableCommand {
             Exit status: 0 answered; 3 try again (unavailable, no-responders, overloaded, deadline-exceeded);
             4 the request was refused (invalid-argument, not-found, conflict, unimplemented, unauthenticated,
             permission-denied, limit-exceeded); 5 any other error.
+            Next to a running `videobus up` (same --data-dir) no flag is needed: its token and registry are used.
             Example: videobus call echo.info '{}'
             """
     )
@@ -40,10 +41,7 @@ struct CallCommand: AsyncParsableCommand {
     @Option(help: "The user's role: USER, ADMIN or ENTERPRISE (with --tenant).")
     var role: String?
 
-    @OptionGroup var registry: RegistryOptions
-
-    @Option(name: .customLong("token"), help: "Shared secret of the bus (default: $VIDEOBUS_TOKEN).")
-    var tokenOption: String?
+    @OptionGroup var bus: CallerOptions
 
     var parsedTarget: (service: String, method: String)? {
         guard let dot = target.firstIndex(of: "."), dot != target.startIndex, target.index(after: dot) != target.endIndex else { return nil }
@@ -58,12 +56,11 @@ struct CallCommand: AsyncParsableCommand {
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
         if tenant?.isEmpty == true { throw ValidationError("--tenant must not be empty") }
         if tenant == nil, user != nil || role != nil { throw ValidationError("--user and --role need --tenant") }
-        _ = try busToken(tokenOption)
     }
 
     func run() async throws {
         let (service, method) = parsedTarget!
-        let node = makeCallerNode(name: "call", registries: registry.addresses, token: tokenOption)
+        let node = makeCallerNode(name: "call", registries: bus.registries, token: bus.token)
         defer { Task { try? await node.shutdown(grace: .zero) } }
         do {
             let answer = try await node.call(
@@ -81,7 +78,7 @@ struct CallCommand: AsyncParsableCommand {
     static func exitCode(for code: ErrorCode) -> Int32 {
         switch code {
         case .unavailable, .noResponders, .overloaded, .deadlineExceeded: 3
-        case .invalidArgument, .notFound, .conflict, .unimplemented, .unauthenticated, .limitExceeded, .permissionDenied: 4
+        case .invalidArgument, .notFound, .conflict, .unimplemented, .unauthenticated, .permissionDenied, .limitExceeded: 4
         default: 5
         }
     }
@@ -92,7 +89,7 @@ func makeCallerNode(name: String, registries: [ServiceAddress], token: String?) 
     BusNode(
         configuration: BusNode.Configuration(
             identity: NodeIdentity(service: name, instance: uniqueInstanceID(name), version: Videobus.configuration.version),
-            token: try? busToken(token), registries: registries
+            token: token, registries: registries
         ),
         group: MultiThreadedEventLoopGroup.singleton
     )

@@ -20,6 +20,18 @@ struct NodeOptions: ParsableArguments {
     /// The flag, else the environment (checked not empty by ``validate()``).
     var token: String? { try? busToken(tokenOption) }
 
+    @Option(name: .customLong("service-credential"), help: ArgumentHelp(
+        "This service's registration credential, for a registry with a credentials file (default: $VIDEOBUS_SERVICE_CREDENTIAL; prefer the variable: ps shows flags).",
+        valueName: "secret"
+    ))
+    var serviceCredentialOption: String?
+
+    /// The flag, else the environment; nil when neither is set or it is empty.
+    var serviceCredential: String? {
+        let value = serviceCredentialOption ?? ProcessInfo.processInfo.environment["VIDEOBUS_SERVICE_CREDENTIAL"]
+        return value?.isEmpty == false ? value : nil
+    }
+
     @Option(help: "Event-loop threads (default: one per core).")
     var threads: Int = System.coreCount
 
@@ -30,7 +42,11 @@ struct NodeOptions: ParsableArguments {
     var logLevel: Logger.Level = .info
 
     func validate() throws {
-        _ = try busToken(tokenOption)
+        let token = try busToken(tokenOption)
+        // Protected mode: refuse early, with the same words as BusNode.start.
+        if token == nil, !BusNode.isLoopback(host) {
+            throw ValidationError("refusing to listen on \(host) without a bus token: set VIDEOBUS_TOKEN or --token (or listen on 127.0.0.1)")
+        }
         if let port, !(0...65535).contains(port) { throw ValidationError("--port must be 0...65535") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         if let metricsPort, !(0...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be 0...65535") }
@@ -41,7 +57,7 @@ struct NodeOptions: ParsableArguments {
         let instance = uniqueInstanceID(service)
         return BusNode.Configuration(
             identity: NodeIdentity(service: service, instance: instance, version: Videobus.configuration.version),
-            host: host, port: port ?? defaultPort, token: token
+            host: host, port: port ?? defaultPort, token: token, serviceCredential: serviceCredential
         )
     }
 

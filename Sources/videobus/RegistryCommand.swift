@@ -6,6 +6,7 @@ import NIOCore
 import NIOPosix
 import Registry
 import ServiceLifecycle
+import UnixSignals
 
 /// `videobus registry`: runs a registry until SIGTERM/SIGINT.
 struct RegistryCommand: AsyncParsableCommand {
@@ -21,6 +22,12 @@ struct RegistryCommand: AsyncParsableCommand {
     @Option(help: "Longest lease granted, in seconds: an instance silent for longer is removed.")
     var maxLease: Double = 10
 
+    @Option(help: ArgumentHelp(
+        "Per-service registration credentials: lines SERVICE SECRET (several per service to rotate). Then a service registers only with one of its secrets. Re-read on SIGHUP.",
+        valueName: "file"
+    ))
+    var credentials: String?
+
     func validate() throws {
         guard maxLease > 0 else { throw ValidationError("--max-lease must be positive") }
     }
@@ -31,11 +38,22 @@ struct RegistryCommand: AsyncParsableCommand {
         let configuration = node.configuration(service: RegistryProtocol.service, defaultPort: ServiceAddress(RegistryOptions.defaultAddress)!.port)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: node.threads)
         let busNode = BusNode(configuration: configuration, group: group, logger: logger)
-        let registry = RegistryService(maxLease: .nanoseconds(Int64(maxLease * 1e9)))
+        let secrets: RegistryCredentials?
+        do {
+            secrets = try credentials.map { try RegistryCredentials(contentsOf: $0) }
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let registry = RegistryService(maxLease: .nanoseconds(Int64(maxLease * 1e9)), credentials: secrets)
         registry.install(on: busNode)
+        // Trapped before we listen: a SIGHUP's default action would end the registry.
+        let hangups = secrets == nil ? nil : await UnixSignalsSequence(trapping: .sighup)
+        let reloads = Task { if let hangups { await Self.reload(registry, on: hangups, logger: logger) } }
+        defer { reloads.cancel() }
         let address = try await busNode.start()
         printLine("videobus: registry listening on \(address.ipAddress ?? node.host):\(address.port ?? configuration.port)")
         let metrics = try await node.startMetricsEndpoint(group: group)
+        if let secrets { logger.info("registration needs a credential: \(secrets.services.count) services have one") }
         let expiry = Task { await registry.expireLeases { logger.info("\($0)") } }
         lifetime.watchParentIfAsked()
         let services = ServiceGroup(services: [busNode], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
@@ -43,5 +61,18 @@ struct RegistryCommand: AsyncParsableCommand {
         expiry.cancel()
         try? await metrics?.close()
         try await group.shutdownGracefully()
+    }
+
+    /// Re-reads the credentials file on each SIGHUP, as an operator rotating
+    /// secrets expects. A file that does not parse leaves the secrets in use.
+    private static func reload(_ registry: RegistryService, on hangups: UnixSignalsSequence, logger: Logger) async {
+        for await _ in hangups {
+            do {
+                let count = try registry.reloadCredentials()
+                logger.notice("credentials reloaded: \(count) services have one")
+            } catch {
+                logger.error("credentials not reloaded (the previous ones stay in use): \(error)")
+            }
+        }
     }
 }

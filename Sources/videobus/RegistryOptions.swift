@@ -16,6 +16,11 @@ struct RegistryOptions: ParsableArguments {
         registryTexts.compactMap(ServiceAddress.init)
     }
 
+    /// Neither `--registry` nor `$VIDEOBUS_REGISTRY` was given.
+    var isDefault: Bool {
+        registryOptions.isEmpty && (ProcessInfo.processInfo.environment["VIDEOBUS_REGISTRY"] ?? "").isEmpty
+    }
+
     private var registryTexts: [String] {
         if !registryOptions.isEmpty { return registryOptions }
         if let environment = ProcessInfo.processInfo.environment["VIDEOBUS_REGISTRY"], !environment.isEmpty {

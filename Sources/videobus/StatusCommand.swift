@@ -10,20 +10,13 @@ struct StatusCommand: AsyncParsableCommand {
         abstract: "List every registered instance: service, address, state, lease age, requests in flight."
     )
 
-    @OptionGroup var registry: RegistryOptions
-
-    @Option(name: .customLong("token"), help: "Shared secret of the bus (default: $VIDEOBUS_TOKEN).")
-    var tokenOption: String?
+    @OptionGroup var bus: CallerOptions
 
     @Flag(help: "Print the registry's snapshot as JSON.")
     var json = false
 
-    func validate() throws {
-        _ = try busToken(tokenOption)
-    }
-
     func run() async throws {
-        let node = makeCallerNode(name: "status", registries: registry.addresses, token: tokenOption)
+        let node = makeCallerNode(name: "status", registries: bus.registries, token: bus.token)
         defer { Task { try? await node.shutdown(grace: .zero) } }
         let snapshot: RegistryProtocol.Snapshot
         do {

@@ -13,6 +13,9 @@ final class Supervisor: Sendable {
         var arguments: [String]
         /// ANSI colour of the prefix.
         var colour: Int
+        /// Added to this process's environment for the child: where secrets
+        /// go (the bus token, its credential), since `ps` shows every argument.
+        var environment: [String: String] = [:]
     }
 
     private struct Running {
@@ -43,6 +46,9 @@ final class Supervisor: Sendable {
         process.executableURL = executable
         // Children go when we go, even if we are killed outright.
         process.arguments = child.arguments + ["--exit-with-parent"]
+        if !child.environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(child.environment) { _, child in child }
+        }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe

@@ -16,24 +16,21 @@ struct TenantCommand: AsyncParsableCommand {
     )
 }
 
-/// What both subcommands share: where the bus is, how long to wait.
+/// What both subcommands share: where the bus is (next to a running
+/// `videobus up`, nothing to say), how long to wait.
 struct TenantBusOptions: ParsableArguments {
-    @OptionGroup var registry: RegistryOptions
-
-    @Option(name: .customLong("token"), help: "Shared secret of the bus (default: $VIDEOBUS_TOKEN).")
-    var tokenOption: String?
+    @OptionGroup var bus: CallerOptions
 
     @Option(help: "Seconds to wait for the answer.")
     var timeout: Double = 10
 
     func validate() throws {
-        _ = try busToken(tokenOption)
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
     }
 
     /// Calls `method` on a caller node; a bus error is printed as CODE: MESSAGE and exits as `videobus call` does.
     func call<Request, Response>(_ method: BusMethod<Request, Response>, _ request: Request) async throws -> Response {
-        let node = makeCallerNode(name: "tenant", registries: registry.addresses, token: tokenOption)
+        let node = makeCallerNode(name: "tenant", registries: bus.registries, token: bus.token)
         defer { Task { try? await node.shutdown(grace: .zero) } }
         do {
             return try await node.call(method, request, timeout: .nanoseconds(Int64(timeout * 1e9)))

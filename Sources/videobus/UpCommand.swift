@@ -18,12 +18,16 @@ struct UpCommand: AsyncParsableCommand {
             Ctrl-C drains every process and exits. Databases are SQLite files under --data-dir,
             or with --postgres one database per service on that server (created if missing), owned and
             migrated by the --postgres user and used by the service as a role of its own (videobus_<service>).
+            The bus gets a random token per run ($VIDEOBUS_TOKEN when set), and every service its own
+            registration credential; children get them through their environment. The token and the
+            registry's address are written to --data-dir (bus-token, mode 0600; registry-address), where
+            `videobus call`, `videobus status` and `videobus tenant` run from the same directory find them without flags.
             """
     )
 
     @Option(help: "HTTP port of the gateway (0 picks a free one).") var port = 8000
     @Option(help: "Port of the registry (0 picks a free one).") var registryPort = 7700
-    @Option(help: "Directory of the SQLite databases.") var dataDir = "./data"
+    @Option(help: "Directory of the SQLite databases, the bus token and the registry's credentials.") var dataDir = "./data"
     @Option(help: "A PostgreSQL server URL (postgresql://user:pass@host:port/db): each service gets its own database there.") var postgres: String?
     @Option(help: "The gateway serves requests without an API key as this tenant's anonymous user, so the seed's curl session works as it is; \"none\" requires a key on every request.") var anonymousTenant = "default"
     @Option(help: ArgumentHelp("Passed to the gateway: per-key rate limit of a role, ROLE=RATE[:BURST] (see videobus gateway --help).", valueName: "role=rate[:burst]")) var rateLimit: [String] = []
@@ -53,18 +57,28 @@ struct UpCommand: AsyncParsableCommand {
             throw ValidationError("\(name) did not start listening within 60 s")
         }
 
-        try supervisor.start(.init(name: "registry", arguments: ["registry", "--port", "\(registryPort)"], colour: 5))
-        let registry = "127.0.0.1:\(try await waitForPort("registry"))"
         let services = ServiceCatalog.system.map(\.name)
+        let secrets = try BusSecrets.create(services: services, in: LocalBus(dataDir: dataDir))
+        defer { secrets.remove() }
+        let tokenOnly = ["VIDEOBUS_TOKEN": secrets.token]
+        try supervisor.start(.init(
+            name: "registry", arguments: ["registry", "--port", "\(registryPort)", "--credentials", secrets.local.credentialsFile.path],
+            colour: 5, environment: tokenOnly
+        ))
+        let registry = "127.0.0.1:\(try await waitForPort("registry"))"
+        try secrets.announce(registry: registry)
         for (index, service) in services.enumerated() {
             let databaseFlags = try await databaseFlags(for: service)
-            try supervisor.start(.init(name: service, arguments: ["serve", service, "--registry", registry] + databaseFlags, colour: 2 + index))
+            try supervisor.start(.init(
+                name: service, arguments: ["serve", service, "--registry", registry] + databaseFlags, colour: 2 + index,
+                environment: tokenOnly.merging(["VIDEOBUS_SERVICE_CREDENTIAL": secrets.credentials[service]!]) { $1 }
+            ))
             _ = try await waitForPort(service)
         }
         var gateway = ["gateway", "--port", "\(port)", "--registry", registry]
         if anonymousTenant != "none" { gateway += ["--anonymous-tenant", anonymousTenant] }
         gateway += rateLimit.flatMap { ["--rate-limit", $0] }
-        try supervisor.start(.init(name: "gateway", arguments: gateway, colour: 6))
+        try supervisor.start(.init(name: "gateway", arguments: gateway, colour: 6, environment: tokenOnly))
         let gatewayPort = try await waitForPort("gateway")
         Task {
             // Announce readiness once the gateway says so.
@@ -134,5 +148,36 @@ private func httpStatus(port: Int, path: String) async throws -> Int {
             if head.contains("\r\n") { break }
         }
         return Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+}
+
+/// The secrets of one `up` run: a bus token and a registration credential
+/// per service, written to the data directory for the registry (its
+/// credentials file) and for the user's own commands (the token), both 0600.
+struct BusSecrets {
+    let local: LocalBus
+    let token: String
+    let credentials: [String: String]
+
+    static func create(services: [String], in local: LocalBus) throws -> BusSecrets {
+        try FileManager.default.createDirectory(at: local.directory, withIntermediateDirectories: true)
+        let token = try busToken(nil) ?? randomHexSecret()
+        let credentials = Dictionary(uniqueKeysWithValues: services.map { ($0, randomHexSecret()) })
+        let lines = credentials.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+        try LocalBus.writePrivate("# written by videobus up: one registration secret per service\n" + lines.joined(separator: "\n") + "\n", to: local.credentialsFile)
+        try LocalBus.writePrivate(token + "\n", to: local.tokenFile)
+        return BusSecrets(local: local, token: token, credentials: credentials)
+    }
+
+    /// Tells the user's commands where the registry listens (not a secret).
+    func announce(registry: String) throws {
+        try LocalBus.writePrivate(registry + "\n", to: local.registryFile)
+    }
+
+    /// Removes the files once the run is over: a later command must not find a dead bus's token.
+    func remove() {
+        for file in [local.tokenFile, local.registryFile, local.credentialsFile] {
+            try? FileManager.default.removeItem(at: file)
+        }
     }
 }

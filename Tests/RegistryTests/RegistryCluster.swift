@@ -13,13 +13,13 @@ struct RegistryCluster {
     let registryPort: Int
     let expiry: Task<Void, Never>
 
-    static func start(port: Int = 0, maxLease: TimeAmount = .seconds(2), limits: RegistryLimits = RegistryLimits(), configure: (inout BusNode.Configuration) -> Void = { _ in }) async throws -> RegistryCluster {
+    static func start(port: Int = 0, maxLease: TimeAmount = .seconds(2), limits: RegistryLimits = RegistryLimits(), credentials: RegistryCredentials? = nil, configure: (inout BusNode.Configuration) -> Void = { _ in }) async throws -> RegistryCluster {
         var configuration = BusNode.Configuration(
             identity: NodeIdentity(service: "registry", instance: "registry-\(UInt16.random(in: 0...UInt16.max))", version: "test"), port: port
         )
         configure(&configuration)
         let node = BusNode(configuration: configuration, group: group)
-        let service = RegistryService(maxLease: maxLease, limits: limits)
+        let service = RegistryService(maxLease: maxLease, limits: limits, credentials: credentials)
         service.install(on: node)
         let bound = try await node.start().port!
         return RegistryCluster(registry: node, registryPort: bound, expiry: Task { await service.expireLeases(every: .milliseconds(50)) })
@@ -31,11 +31,12 @@ struct RegistryCluster {
     }
 
     /// A node of `service` registered with the registries at `ports`.
-    static func node(_ service: String, registryPorts: [Int], lease: TimeAmount = .seconds(3), methods: [String: MethodHandler] = [:]) -> BusNode {
+    static func node(_ service: String, registryPorts: [Int], lease: TimeAmount = .seconds(3), methods: [String: MethodHandler] = [:], credential: String? = nil) -> BusNode {
         let instance = "\(service)-\(UInt32.random(in: 0...UInt32.max))"
         let node = BusNode(configuration: BusNode.Configuration(
             identity: NodeIdentity(service: service, instance: instance, version: "test"),
-            registries: registryPorts.map { ServiceAddress(host: "127.0.0.1", port: $0) }, lease: lease
+            registries: registryPorts.map { ServiceAddress(host: "127.0.0.1", port: $0) }, lease: lease,
+            serviceCredential: credential
         ), group: group)
         for (name, handler) in methods { node.register(name, handler) }
         return node

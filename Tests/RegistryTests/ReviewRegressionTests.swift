@@ -38,9 +38,9 @@ import Testing
         // Ten callers shared at most a few attempts: fewer than the three failures that eject.
         // (Asked as of the start of time: whether an ejection was ever set, however short it is.)
         let epoch = NIODeadline.uptimeNanoseconds(0)
-        #expect(!pool.isEjected("store-dead", now: epoch))
+        #expect(!pool.isEjected(dead, now: epoch))
         for _ in 0..<3 { _ = try? await pool.connection(to: dead, deadline: .now() + .seconds(5)) }
-        #expect(pool.isEjected("store-dead", now: epoch))
+        #expect(pool.isEjected(dead, now: epoch))
         await pool.closeAll()
     }
 

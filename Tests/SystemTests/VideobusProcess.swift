@@ -11,7 +11,8 @@ final class VideobusProcess: @unchecked Sendable {
 
     /// Starts `executable arguments…`; stdout and stderr go to a temporary file.
     /// `environment` entries are added to (or, when nil, removed from) this process's environment.
-    init(_ arguments: [String], executable name: String = "videobus", environment: [String: String?] = [:]) throws {
+    /// `directory`: the working directory (default: this process's).
+    init(_ arguments: [String], executable name: String = "videobus", environment: [String: String?] = [:], directory: URL? = nil) throws {
         let executable = Self.binaries.appendingPathComponent(name)
         guard FileManager.default.isExecutableFile(atPath: executable.path) else {
             throw SystemTestError("\(executable.path) is missing: run `swift build` first")
@@ -28,6 +29,7 @@ final class VideobusProcess: @unchecked Sendable {
         }
         process.standardOutput = handle
         process.standardError = handle
+        if let directory { process.currentDirectoryURL = directory }
         try process.run()
     }
 
@@ -77,8 +79,8 @@ final class VideobusProcess: @unchecked Sendable {
     }
 
     /// Runs `videobus arguments…` to completion: (status, output).
-    static func run(_ arguments: [String], environment: [String: String?] = [:]) async throws -> (Int32, String) {
-        let child = try VideobusProcess(arguments, environment: environment)
+    static func run(_ arguments: [String], environment: [String: String?] = [:], directory: URL? = nil) async throws -> (Int32, String) {
+        let child = try VideobusProcess(arguments, environment: environment, directory: directory)
         defer { child.stop() }
         let status = try await child.exitStatus()
         return (status, child.log)
