@@ -15,12 +15,19 @@ struct StatusCommand: AsyncParsableCommand {
     @Flag(help: "Print the registry's snapshot as JSON.")
     var json = false
 
+    @Option(help: "Seconds to wait for a registry's answer.")
+    var timeout: Double = 5
+
+    func validate() throws {
+        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+    }
+
     func run() async throws {
         let node = makeCallerNode(name: "status", registries: bus.registries, token: bus.token)
         defer { Task { try? await node.shutdown(grace: .zero) } }
         let snapshot: RegistryProtocol.Snapshot
         do {
-            snapshot = try await node.registrySnapshot()
+            snapshot = try await node.registrySnapshot(timeout: .nanoseconds(Int64(timeout * 1e9)))
         } catch {
             FileHandle.standardError.write(Data("\(error.code.rawValue): \(error.message)\n".utf8))
             throw ExitCode(3)

@@ -25,7 +25,8 @@ import Testing
     @Test func anOversizeRecordIsRefusedWhileOthersHeartbeatsAndLookupsKeepWorking() async throws {
         // Leases long enough that a loaded machine never expires a hand-registered instance mid-test.
         let cluster = try await RegistryCluster.start(maxLease: .seconds(60))
-        let store = RegistryCluster.node("store", registryPorts: [cluster.registryPort], lease: .milliseconds(600))
+        // A lease a loaded machine's heartbeats keep (one every 1 s).
+        let store = RegistryCluster.node("store", registryPorts: [cluster.registryPort], lease: .seconds(3))
         try await store.start()
         #expect(await eventually { try await cluster.lookup("store").instances.count == 1 })
 
@@ -55,7 +56,7 @@ import Testing
         for _ in 0..<3 {
             let view = try #require(try await cluster.lookup("store").instances.first)
             #expect(view.record.instance == instance)
-            try await Task.sleep(for: .milliseconds(300)) // lets leases run: the bound is that it stays registered
+            try await Task.sleep(for: .seconds(1)) // lets leases run: the bound is that it stays registered
         }
         await hostile.close()
         try await store.shutdown()

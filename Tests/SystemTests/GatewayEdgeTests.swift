@@ -80,7 +80,7 @@ import Testing
         }
         var refused: HTTPResponse?
         #expect(await eventually {
-            let response = try await stack.request("POST", "/api/video-analysis/", #"{"video_id": "budget", "description": "x"}"#)
+            let response = try await stack.request("POST", "/api/video-analysis/", #"{"video_id": "budget-\#(UUID())", "description": "x"}"#)
             if response.status == 503 { refused = response }
             return response.status == 503
         })
@@ -89,7 +89,7 @@ import Testing
         #expect(try await stack.request("GET", "/healthz").status == 200)
         for connection in held { connection.close() }
         #expect(await eventually {
-            try await stack.request("POST", "/api/video-analysis/", #"{"video_id": "budget", "description": "x"}"#).status == 201
+            try await stack.request("POST", "/api/video-analysis/", #"{"video_id": "budget-\#(UUID())", "description": "x"}"#).status == 201
         })
     }
 

@@ -90,7 +90,7 @@ import Testing
         }
         // Each child has the token in its environment, none on its command line (where ps shows it).
         let children = up.log.split(separator: "\n").filter { $0.contains("| started ") }.compactMap { Int32($0.split(separator: "pid ").last?.dropLast() ?? "") }
-        #expect(children.count == 3)
+        #expect(children.count == 4)
         for pid in children {
             let commandLine = try String(decoding: Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline")), as: UTF8.self)
             let environment = try String(decoding: Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ")), as: UTF8.self)
@@ -99,10 +99,10 @@ import Testing
         }
 
         // The user's commands find the token and the registry without flags.
-        let (statusCode, status) = try await VideobusProcess.run(["status"], environment: clean, directory: directory)
+        let (statusCode, status) = try await VideobusProcess.run(["status", "--timeout", "30"], environment: clean, directory: directory)
         #expect(statusCode == 0, "\(status)")
         #expect(status.contains("analysis-store"), "\(status)")
-        let (callCode, call) = try await VideobusProcess.run(["call", "analysis-store.ping", "{}"], environment: clean, directory: directory)
+        let (callCode, call) = try await VideobusProcess.run(["call", "analysis-store.ping", "{}", "--timeout", "30"], environment: clean, directory: directory)
         #expect(callCode == 0, "\(call)")
         // The bus does require it: a wrong one is refused.
         let (wrongCode, wrong) = try await VideobusProcess.run(["call", "analysis-store.ping", "{}", "--token", "guess"], environment: clean, directory: directory)
