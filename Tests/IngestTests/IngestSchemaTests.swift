@@ -52,4 +52,17 @@ import Testing
             #expect(name == "default")
         }
     }
+
+    /// On PostgreSQL the tenant tables isolate tenants themselves: RLS
+    /// enabled and forced, with the policy; the service's role bypasses nothing.
+    @Test func thePostgresCatalogShowsEveryTenantTableForcedWithAPolicy() async throws {
+        try await TestDatabases.withRoles(.postgres, prepare: { owner in
+            try await IngestSchema.schema.migrator().deploy(to: owner)
+        }) { owner, service in
+            let tables = try await PostgresRoles.tenantTables(of: owner)
+            #expect(Set(tables.map(\.table)) == Set(IngestSchema.tenantTables))
+            #expect(tables.allSatisfy { $0.forced && $0.policy }, "\(tables)")
+            #expect(try await PostgresRoles.problems(ofRuntimeRole: service).isEmpty)
+        }
+    }
 }

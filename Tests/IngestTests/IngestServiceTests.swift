@@ -13,11 +13,14 @@ import Testing
 @Suite struct IngestServiceTests {
     typealias C = IngestContracts
 
-    /// A migrated database with the service on it.
+    /// A database migrated by its owner, with the service on it as the
+    /// service's own role (on PostgreSQL, row-level security applies to it);
+    /// `body` inspects through the owner's connection, which sees every row.
     func withService(_ engine: Engine, _ body: (IngestService, any Database) async throws -> Void) async throws {
-        try await TestDatabases.with(engine) { database in
-            try await IngestSchema.schema.migrator().deploy(to: database)
-            try await body(IngestService(store: ServiceStore(database: database)), database)
+        try await TestDatabases.withRoles(engine, prepare: { owner in
+            try await IngestSchema.schema.migrator().deploy(to: owner)
+        }) { owner, service in
+            try await body(IngestService(store: ServiceStore(database: service)), owner)
         }
     }
 
