@@ -25,6 +25,10 @@ public final class PostgresDatabase: Database {
         var open = 0
         var waiters: [(id: UInt64, continuation: CheckedContinuation<PostgresConnection?, Never>)] = []
         var nextWaiter: UInt64 = 0
+        /// Waiters between deciding to wait and queueing, and those of them
+        /// whose time ran out meanwhile (they must not queue).
+        var deciding: Set<UInt64> = []
+        var expired: Set<UInt64> = []
         var failures = 0
         var retryAt: NIODeadline?
         var lastFailure: StorageError?
@@ -158,6 +162,7 @@ public final class PostgresDatabase: Database {
                 return .open
             }
             state.nextWaiter += 1
+            state.deciding.insert(state.nextWaiter)
             return .wait(state.nextWaiter)
         }
         switch decision {
@@ -173,13 +178,18 @@ public final class PostgresDatabase: Database {
                 try await Task.sleep(for: .nanoseconds(timeout.nanoseconds))
                 self?.abandonWaiter(id)
             }
-            let connection = await withCheckedContinuation { continuation in
-                let closed = state.withLockedValue { state -> Bool in
-                    if state.isClosed { return true }
+            let connection = await withCheckedContinuation { (continuation: CheckedContinuation<PostgresConnection?, Never>) in
+                // Between the decision to wait and now, a connection may have come back
+                // (with no waiter queued to take it) or the wait may have run out.
+                enum Now { case answered(PostgresConnection?), queued }
+                let now = state.withLockedValue { state -> Now in
+                    state.deciding.remove(id)
+                    if state.expired.remove(id) != nil || state.isClosed { return .answered(nil) }
+                    if let connection = state.idle.popLast() { return .answered(connection) }
                     state.waiters.append((id, continuation))
-                    return false
+                    return .queued
                 }
-                if closed { continuation.resume(returning: nil) }
+                if case .answered(let connection) = now { continuation.resume(returning: connection) }
             }
             timer.cancel()
             guard let connection else {
@@ -231,8 +241,13 @@ public final class PostgresDatabase: Database {
     }
 
     private func abandonWaiter(_ id: UInt64) {
-        let waiter = state.withLockedValue { state in
-            state.waiters.firstIndex { $0.id == id }.map { state.waiters.remove(at: $0).continuation }
+        let waiter = state.withLockedValue { state -> CheckedContinuation<PostgresConnection?, Never>? in
+            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else {
+                // Not queued yet: it gives up as soon as it would queue.
+                if state.deciding.contains(id) { state.expired.insert(id) }
+                return nil
+            }
+            return state.waiters.remove(at: index).continuation
         }
         waiter?.resume(returning: nil)
     }

@@ -138,13 +138,12 @@ import Testing
             identity: NodeIdentity(service: "caller", instance: "caller-1", version: "t"), token: "guess",
             registries: [ServiceAddress(host: "127.0.0.1", port: cluster.registryPort)]
         ), group: RegistryCluster.group)
-        let started = ContinuousClock.now
         let error = await #expect(throws: BusError.self) {
             _ = try await caller.call(service: "registry", method: "ping", body: ByteBuffer(string: "{}"), timeout: .seconds(60))
         }
+        // Not its deadline's error: it was told it is refused rather than left waiting
+        // (it used to wait out all of the deadline, then say no registry answered).
         #expect(error?.code == .unauthenticated, "\(String(describing: error))")
-        // Long before its deadline (it used to wait all of it), even on a loaded machine.
-        #expect(ContinuousClock.now - started < .seconds(20))
         try await caller.shutdown(grace: .zero)
         try await cluster.stop()
     }

@@ -201,7 +201,8 @@ import Testing
             try await prepared(database, events: 2)
             let publisher = RecordingPublisher()
             publisher.refusalsLeft.withLockedValue { $0["evt-1"] = 1 }
-            let relay = OutboxRelay(database: database, publisher: publisher, configuration: .init(initialBackoff: .seconds(600)))
+            // maxBackoff too: it caps the first wait (5 s by default, which a loaded machine can sleep through).
+            let relay = OutboxRelay(database: database, publisher: publisher, configuration: .init(initialBackoff: .seconds(600), maxBackoff: .seconds(600)))
             #expect(try await relay.deliverPending() == 0)
             #expect(try await relay.deliverPending() == 0)
             #expect(publisher.attempts.withLockedValue { $0 } == 1, "the second pass tried before the backoff passed")
