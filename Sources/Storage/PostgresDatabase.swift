@@ -23,7 +23,7 @@ public final class PostgresDatabase: Database {
     private struct PoolState {
         var idle: [PostgresConnection] = []
         var open = 0
-        var waiters: [(id: UInt64, continuation: CheckedContinuation<PostgresConnection?, Never>)] = []
+        var waiters: [(id: UInt64, continuation: CheckedContinuation<Handover, Never>)] = []
         var nextWaiter: UInt64 = 0
         /// Waiters between deciding to wait and queueing, and those of them
         /// whose time ran out meanwhile (they must not queue).
@@ -151,6 +151,14 @@ public final class PostgresDatabase: Database {
         return try result.get()
     }
 
+    /// What a waiting borrower is given: a connection, the slot of a broken
+    /// one (to open anew), or nothing (its time ran out, or the pool closed).
+    enum Handover: Sendable {
+        case connection(PostgresConnection)
+        case slot
+        case none
+    }
+
     func checkout() async throws(StorageError) -> PostgresConnection {
         enum Decision { case use(PostgresConnection), open, wait(UInt64), fail(StorageError) }
         let decision = state.withLockedValue { state -> Decision in
@@ -178,24 +186,28 @@ public final class PostgresDatabase: Database {
                 try await Task.sleep(for: .nanoseconds(timeout.nanoseconds))
                 self?.abandonWaiter(id)
             }
-            let connection = await withCheckedContinuation { (continuation: CheckedContinuation<PostgresConnection?, Never>) in
+            let handover = await withCheckedContinuation { (continuation: CheckedContinuation<Handover, Never>) in
                 // Between the decision to wait and now, a connection may have come back
                 // (with no waiter queued to take it) or the wait may have run out.
-                enum Now { case answered(PostgresConnection?), queued }
+                enum Now { case answered(Handover), queued }
                 let now = state.withLockedValue { state -> Now in
                     state.deciding.remove(id)
-                    if state.expired.remove(id) != nil || state.isClosed { return .answered(nil) }
-                    if let connection = state.idle.popLast() { return .answered(connection) }
+                    if state.expired.remove(id) != nil || state.isClosed { return .answered(.none) }
+                    if let connection = state.idle.popLast() { return .answered(.connection(connection)) }
                     state.waiters.append((id, continuation))
                     return .queued
                 }
-                if case .answered(let connection) = now { continuation.resume(returning: connection) }
+                if case .answered(let handover) = now { continuation.resume(returning: handover) }
             }
             timer.cancel()
-            guard let connection else {
+            switch handover {
+            case .connection(let connection):
+                return connection
+            case .slot:
+                return try await openConnection()
+            case .none:
                 throw StorageError(.unavailable, "no connection to \(location) became free within \(timeout.nanoseconds / 1_000_000_000) s (pool_size \(settings.poolSize))")
             }
-            return connection
         }
     }
 
@@ -228,20 +240,27 @@ public final class PostgresDatabase: Database {
     }
 
     func checkin(_ connection: PostgresConnection) {
-        let waiter = state.withLockedValue { state -> CheckedContinuation<PostgresConnection?, Never>? in
-            guard connection.isHealthy, !state.isClosed else {
+        let handover = state.withLockedValue { state -> (CheckedContinuation<Handover, Never>, Handover)? in
+            guard !state.isClosed else {
                 state.open -= 1
                 return nil
             }
-            if !state.waiters.isEmpty { return state.waiters.removeFirst().continuation }
+            guard connection.isHealthy else {
+                // Its slot goes to the first waiter, which opens a fresh connection
+                // rather than waiting out its time for one that will never come back.
+                if !state.waiters.isEmpty { return (state.waiters.removeFirst().continuation, .slot) }
+                state.open -= 1
+                return nil
+            }
+            if !state.waiters.isEmpty { return (state.waiters.removeFirst().continuation, .connection(connection)) }
             state.idle.append(connection)
             return nil
         }
-        waiter?.resume(returning: connection)
+        if let (waiter, given) = handover { waiter.resume(returning: given) }
     }
 
     private func abandonWaiter(_ id: UInt64) {
-        let waiter = state.withLockedValue { state -> CheckedContinuation<PostgresConnection?, Never>? in
+        let waiter = state.withLockedValue { state -> CheckedContinuation<Handover, Never>? in
             guard let index = state.waiters.firstIndex(where: { $0.id == id }) else {
                 // Not queued yet: it gives up as soon as it would queue.
                 if state.deciding.contains(id) { state.expired.insert(id) }
@@ -249,7 +268,7 @@ public final class PostgresDatabase: Database {
             }
             return state.waiters.remove(at: index).continuation
         }
-        waiter?.resume(returning: nil)
+        waiter?.resume(returning: .none)
     }
 
     public func close() async {
@@ -259,7 +278,7 @@ public final class PostgresDatabase: Database {
             defer { state.waiters.removeAll() }
             return state.waiters.map(\.continuation)
         }
-        for waiter in waiters { waiter.resume(returning: nil) }
+        for waiter in waiters { waiter.resume(returning: .none) }
         try? await threadPool.shutdownGracefully()
     }
 }
