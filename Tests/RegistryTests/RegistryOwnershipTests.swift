@@ -245,11 +245,11 @@ import Testing
         try await register(record("store-1", port: oldPort), on: owner)
 
         let caller = RegistryCluster.caller(registryPorts: [cluster.registryPort])
-        #expect(try await caller.call("store", "whoami", [String: String](), as: String.self) == "old")
+        #expect(try await caller.call("store", "whoami", [String: String](), as: String.self, timeout: .seconds(60)) == "old")
         try await register(record("store-1", port: newPort), on: owner)
-        #expect(await eventually { try await caller.call("store", "whoami", [String: String](), as: String.self) == "new" })
+        #expect(await eventually { try await caller.call("store", "whoami", [String: String](), as: String.self, timeout: .seconds(60)) == "new" })
         // From then on every call goes to the new address, none over the pooled old connection.
-        for _ in 0..<20 { #expect(try await caller.call("store", "whoami", [String: String](), as: String.self) == "new") }
+        for _ in 0..<20 { #expect(try await caller.call("store", "whoami", [String: String](), as: String.self, timeout: .seconds(60)) == "new") }
         #expect(await eventually { old.connectionCount == 0 }, "the connection to the old address is retired")
 
         await owner.close()

@@ -16,16 +16,18 @@ import Testing
         defer { for connection in slow { connection.close() } }
         for n in 0..<40 {
             let connection = try await RawConnection.open(port: stack.port)
+            // On a loaded machine the gateway may close a connection before its first bytes go out
+            // (the head's 1 s counts from the opening): that is the outcome under test, not a failure.
             if n.isMultiple(of: 2) {
-                try await connection.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+                try? await connection.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
             } else {
-                try await connection.send("POST /api/video-analysis/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"video_id\": ")
+                try? await connection.send("POST /api/video-analysis/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"video_id\": ")
             }
             slow.append(connection)
         }
         #expect(try await stack.request("GET", "/healthz").status == 200)
         #expect(try await stack.request("POST", "/api/video-analysis/", #"{"video_id": "fast", "description": "x"}"#).status == 201)
-        let closed = await eventually(timeout: .seconds(10)) { slow.allSatisfy(\.isClosed) }
+        let closed = await eventually { slow.allSatisfy(\.isClosed) }
         #expect(closed, "\(slow.filter { !$0.isClosed }.count) slow connections are still open")
         #expect(try await stack.request("GET", "/healthz").status == 200)
     }
