@@ -13,7 +13,7 @@ struct RegistryCluster {
     let registryPort: Int
     let expiry: Task<Void, Never>
 
-    static func start(port: Int = 0, maxLease: TimeAmount = .seconds(2), limits: RegistryLimits = RegistryLimits(), credentials: RegistryCredentials? = nil, configure: (inout BusNode.Configuration) -> Void = { _ in }) async throws -> RegistryCluster {
+    static func start(port: Int = 0, maxLease: TimeAmount = .seconds(30), limits: RegistryLimits = RegistryLimits(), credentials: RegistryCredentials? = nil, configure: (inout BusNode.Configuration) -> Void = { _ in }) async throws -> RegistryCluster {
         var configuration = BusNode.Configuration(
             identity: NodeIdentity(service: "registry", instance: "registry-\(UInt16.random(in: 0...UInt16.max))", version: "test"), port: port
         )
@@ -30,8 +30,11 @@ struct RegistryCluster {
         try await registry.shutdown(grace: .zero)
     }
 
-    /// A node of `service` registered with the registries at `ports`.
-    static func node(_ service: String, registryPorts: [Int], lease: TimeAmount = .seconds(3), methods: [String: MethodHandler] = [:], credential: String? = nil) -> BusNode {
+    /// A node of `service` registered with the registries at `ports`. The
+    /// default lease outlasts any stall of a loaded CI machine (a late
+    /// heartbeat would expire a live instance mid-test); tests about expiry
+    /// ask for short leases themselves.
+    static func node(_ service: String, registryPorts: [Int], lease: TimeAmount = .seconds(10), methods: [String: MethodHandler] = [:], credential: String? = nil) -> BusNode {
         let instance = "\(service)-\(UInt32.random(in: 0...UInt32.max))"
         let node = BusNode(configuration: BusNode.Configuration(
             identity: NodeIdentity(service: service, instance: instance, version: "test"),
