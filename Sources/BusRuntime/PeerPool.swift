@@ -74,6 +74,11 @@ final class PeerPool: Sendable {
             let connecting = Task {
                 do {
                     let connection = try await PeerConnection.connect(host: record.host, port: record.port, configuration: configuration, group: group)
+                    // A killed instance's port may now belong to another process: nothing is sent to a stranger.
+                    guard connection.welcome.node.instance == instance else {
+                        await connection.close()
+                        throw BusError(.unavailable, "\(record.host):\(record.port) now serves \(connection.welcome.node.instance), not \(instance)")
+                    }
                     pool.attemptFinished(key, .success(connection))
                     return connection
                 } catch {

@@ -87,6 +87,29 @@ import Testing
         try await cluster.stop()
     }
 
+    @Test func anAddressNowServingAnotherInstanceGetsNoCalls() async throws {
+        let cluster = try await RegistryCluster.start()
+        let stores = try await startStores(1, registryPorts: [cluster.registryPort])
+        // A stale record whose port a different process now listens on (as after a kill and a port reuse).
+        let stranger = RegistryCluster.node("other", registryPorts: [])
+        stranger.register("whoami", whoami("stranger"))
+        let strangerPort = try await stranger.start().port!
+        let connection = try await BusNode(configuration: BusNode.Configuration(identity: NodeIdentity(service: "x", instance: "x", version: "t")), group: RegistryCluster.group)
+            .connect(host: "127.0.0.1", port: cluster.registryPort)
+        let stale = RegistryProtocol.InstanceRecord(service: "store", instance: "store-killed", host: "127.0.0.1", port: strangerPort, version: "t", methods: ["whoami"])
+        _ = try await connection.call(service: "registry", method: "register", body: JSONBody.encode(RegistryProtocol.RegisterRequest(record: stale, leaseMs: 30_000)))
+        #expect(await eventually { try await cluster.lookup("store").instances.count == 2 })
+
+        let caller = RegistryCluster.caller(registryPorts: [cluster.registryPort])
+        for _ in 0..<30 {
+            let instance = try await caller.call("store", "whoami", Empty(), as: String.self)
+            #expect(instance == stores[0].configuration.identity.instance)
+        }
+        try await stranger.shutdown()
+        try await stores[0].shutdown()
+        try await cluster.stop()
+    }
+
     @Test func callsKeepWorkingWhileTheRegistryRestarts() async throws {
         var cluster = try await RegistryCluster.start()
         let port = cluster.registryPort
