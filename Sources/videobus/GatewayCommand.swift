@@ -66,15 +66,10 @@ struct GatewayCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let level = logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        ProcessLogHandler.bootstrap(level: logLevel)
         let logger = Logger(label: "videobus.gateway")
         let metrics = MetricsEndpoint.bootstrap().registry
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let group = ProcessEventLoops.start(threads: threads)
         let node = BusNode(configuration: BusNode.Configuration(
             identity: NodeIdentity(service: "gateway", instance: uniqueInstanceID("gateway"), version: Videobus.configuration.version),
             token: try busToken(tokenOption), registries: registry.addresses
@@ -91,6 +86,5 @@ struct GatewayCommand: AsyncParsableCommand {
         let services = ServiceGroup(services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await services.run()
         try await node.shutdown(grace: .zero)
-        try await group.shutdownGracefully()
     }
 }

@@ -36,7 +36,7 @@ struct RegistryCommand: AsyncParsableCommand {
         node.bootstrapLogging()
         let logger = Logger(label: "videobus.registry")
         let configuration = node.configuration(service: RegistryProtocol.service, defaultPort: ServiceAddress(RegistryOptions.defaultAddress)!.port)
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: node.threads)
+        let group = ProcessEventLoops.start(threads: node.threads)
         let busNode = BusNode(configuration: configuration, group: group, logger: logger)
         let secrets: RegistryCredentials?
         do {
@@ -60,7 +60,6 @@ struct RegistryCommand: AsyncParsableCommand {
         try await services.run()
         expiry.cancel()
         try? await metrics?.close()
-        try await group.shutdownGracefully()
     }
 
     /// Re-reads the credentials file on each SIGHUP, as an operator rotating

@@ -62,7 +62,7 @@ struct Serve: AsyncParsableCommand {
         node.bootstrapLogging()
         let logger = Logger(label: "videobus.\(service)")
         let definition = try ServiceCatalog.definition(named: service)
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: node.threads)
+        let group = ProcessEventLoops.start(threads: node.threads)
         var configuration = node.configuration(service: service)
         configuration.registries = standalone ? [] : registry.addresses
         let busNode = BusNode(configuration: configuration, group: group, logger: logger)
@@ -88,6 +88,5 @@ struct Serve: AsyncParsableCommand {
         try await serviceGroup.run()
         try? await metrics?.close()
         await running.database?.close()
-        try await group.shutdownGracefully()
     }
 }
