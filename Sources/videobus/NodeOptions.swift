@@ -62,12 +62,7 @@ struct NodeOptions: ParsableArguments {
     }
 
     func bootstrapLogging() {
-        let level = logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        ProcessLogHandler.bootstrap(level: logLevel)
     }
 }
 
