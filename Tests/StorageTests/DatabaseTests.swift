@@ -129,6 +129,41 @@ import Testing
         }
     }
 
+    /// SQLite commits concurrent writes together (group commit): a write that
+    /// fails inside a shared transaction takes back all of its own changes
+    /// and none of the others'.
+    @Test(arguments: Engine.allCases)
+    func concurrentWritesThatFailLeaveNothingAndTheOthersCommit(_ engine: Engine) async throws {
+        try await TestDatabases.with(engine) { database in
+            try await database.write { try $0.executeScript("CREATE TABLE item (id TEXT PRIMARY KEY, n BIGINT NOT NULL)") }
+            try await database.write { try $0.execute("INSERT INTO item (id, n) VALUES (\("taken"), 0)") }
+            let outcomes = try await withThrowingTaskGroup(of: (Int, StorageError.Code?).self) { group in
+                for n in 1...64 {
+                    group.addTask {
+                        do {
+                            _ = try await database.write { session in
+                                // Two rows per write; every fourth write then collides, after its first row.
+                                try session.execute("INSERT INTO item (id, n) VALUES (\("first-\(n)"), \(n))")
+                                try session.execute("INSERT INTO item (id, n) VALUES (\(n % 4 == 0 ? "taken" : "second-\(n)"), \(n))")
+                            }
+                            return (n, nil)
+                        } catch let error as StorageError {
+                            return (n, error.code)
+                        }
+                    }
+                }
+                var outcomes: [Int: StorageError.Code?] = [:]
+                for try await (n, code) in group { outcomes[n] = code }
+                return outcomes
+            }
+            for n in 1...64 { #expect(outcomes[n]! == (n % 4 == 0 ? .conflict : nil), "write \(n)") }
+            let ids = try await database.read { try $0.query("SELECT id FROM item").map { try $0.decode(String.self, "id") } }
+            let expected = ["taken"] + (1...64).filter { $0 % 4 != 0 }.flatMap { ["first-\($0)", "second-\($0)"] }
+            #expect(Set(ids) == Set(expected))
+            #expect(ids.count == expected.count)
+        }
+    }
+
     @Test(arguments: Engine.allCases)
     func readTransactionsCannotWrite(_ engine: Engine) async throws {
         try await TestDatabases.with(engine) { database in
