@@ -74,17 +74,13 @@ struct RouteHandler: Sendable {
             }
         }
         defer { budget.release(reserved) }
-        var fields = try await body(request)
+        let (fields, bytes) = try await body(request)
+        var parameters: [(name: String, value: ParameterValue)] = []
         for parameter in route.parameters {
-            if let value = try Self.value(of: parameter, request, context) { fields[parameter.name] = value }
+            if let value = try Self.value(of: parameter, request, context) { parameters.append((parameter.name, value)) }
         }
         let key = try Self.idempotencyKey(request, route)
-        let busRequest: ByteBuffer
-        do {
-            busRequest = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes]))
-        } catch {
-            throw APIError(.unprocessableContent, "the request cannot be encoded as JSON", code: "invalid-argument")
-        }
+        let busRequest = try Self.busRequest(body: fields, bytes: bytes, parameters: parameters)
         let answer: ByteBuffer
         do {
             answer = try await node.call(service: route.service, method: route.method, body: busRequest, timeout: timeout, idempotencyKey: key, identity: identity)
@@ -103,11 +99,12 @@ struct RouteHandler: Sendable {
 
     // MARK: - Input
 
-    /// The JSON body as an object (empty when the route takes none): 413
-    /// beyond the limit (before reading when Content-Length says so), 400
-    /// when it is not JSON, 422 when it is JSON but not an object.
-    private func body(_ request: Request) async throws -> [String: Any] {
-        guard route.body != nil else { return [:] }
+    /// The JSON body as an object, with the bytes it was read from (empty
+    /// and nil when the route takes none): 413 beyond the limit (before
+    /// reading when Content-Length says so), 400 when it is not JSON, 422 when
+    /// it is JSON but not an object.
+    private func body(_ request: Request) async throws -> ([String: Any], ByteBuffer?) {
+        guard route.body != nil else { return ([:], nil) }
         if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
             throw APIError(.contentTooLarge, "request body of \(length) bytes exceeds the limit of \(maxBodyBytes) bytes", code: "limit-exceeded")
         }
@@ -121,7 +118,7 @@ struct RouteHandler: Sendable {
             throw APIError(.badRequest, "the request is not valid HTTP/1.1 (\(Self.describe(error)))", code: "invalid-argument", headers: [.connection: "close"])
         }
         guard bytes.readableBytes > 0 else {
-            if route.bodyMayBeEmpty { return [:] }
+            if route.bodyMayBeEmpty { return ([:], nil) }
             throw APIError(.badRequest, "the request needs a JSON body", code: "invalid-argument")
         }
         let data = Data(bytes.readableBytesView)
@@ -134,11 +131,28 @@ struct RouteHandler: Sendable {
         if let key = data.withUnsafeBytes({ JSONDuplicateKeys.first(in: $0) }) {
             throw APIError(.unprocessableContent, "body: the key \(key) appears twice in one object", code: "invalid-argument")
         }
-        return object
+        return (object, bytes)
+    }
+
+    /// The bus request: the body as the client sent it when nothing is added
+    /// to it (it was just checked to be one JSON object without repeated
+    /// keys, so the service reads exactly what the client wrote), the
+    /// parameters alone when there is no body, else the body with the
+    /// parameters merged in (a parameter wins over a body field of its name).
+    static func busRequest(body: [String: Any], bytes: ByteBuffer?, parameters: [(name: String, value: ParameterValue)]) throws -> ByteBuffer {
+        if parameters.isEmpty, let bytes { return bytes }
+        if body.isEmpty { return ParameterValue.object(parameters) }
+        var fields = body
+        for (name, value) in parameters { fields[name] = value.json }
+        do {
+            return ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes]))
+        } catch {
+            throw APIError(.unprocessableContent, "the request cannot be encoded as JSON", code: "invalid-argument")
+        }
     }
 
     /// A parameter's value as the bus request carries it; 422 when it breaks its declared type or bounds.
-    static func value(of parameter: HTTPRoute.Parameter, _ request: Request, _ context: GatewayRequestContext) throws -> Any? {
+    static func value(of parameter: HTTPRoute.Parameter, _ request: Request, _ context: GatewayRequestContext) throws -> ParameterValue? {
         let raw: String?
         switch parameter.location {
         case .path: raw = context.parameters.get(parameter.name).map { $0.removingPercentEncoding ?? $0 }
@@ -148,7 +162,7 @@ struct RouteHandler: Sendable {
             if parameter.required { throw APIError(.unprocessableContent, "\(parameter.name) is required", code: "invalid-argument") }
             return nil
         }
-        guard case .integer = parameter.schema.kind else { return raw }
+        guard case .integer = parameter.schema.kind else { return .string(raw) }
         guard let number = Int64(raw) else {
             throw APIError(.unprocessableContent, "\(parameter.name) must be an integer, got \(raw)", code: "invalid-argument")
         }
@@ -158,7 +172,7 @@ struct RouteHandler: Sendable {
         if let maximum = parameter.schema.maximum, number > maximum {
             throw APIError(.unprocessableContent, "\(parameter.name) must be at most \(maximum), got \(number)", code: "invalid-argument")
         }
-        return number
+        return .integer(number)
     }
 
     /// The `Idempotency-Key` header: 1 to 255 visible ASCII characters.
