@@ -28,9 +28,11 @@ final class ConnectionDriver {
     private var outstanding = 0
     private var drained: EventLoopPromise<Void>?
 
-    init(connection: PeerConnection, service: String, method: String, body: ByteBuffer, template: BodyTemplate?, index: Int, drivers: Int, callTimeout: TimeAmount) {
+    init(connection: PeerConnection, service: String, method: String, tenant: String?, body: ByteBuffer, template: BodyTemplate?, index: Int, drivers: Int, callTimeout: TimeAmount) {
         self.connection = connection
-        self.header = FrameHeader(kind: .request, service: service, method: method)
+        var header = FrameHeader(kind: .request, service: service, method: method)
+        header.tenant = tenant
+        self.header = header
         self.body = body
         self.template = template
         self.sequence = UInt64(index)

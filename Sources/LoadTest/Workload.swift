@@ -18,10 +18,13 @@ public struct Workload: Sendable, Hashable {
     public var duration: TimeAmount
     /// Deadline of each call.
     public var callTimeout: TimeAmount
+    /// The tenant every call is made for (tenant-scoped methods refuse calls without one).
+    public var tenant: String?
 
     public init(
         name: String, method: String = "echo", template: BodyTemplate? = nil, connections: Int, inFlight: Int, bodyBytes: Int = 256, compressible: Bool = false,
-        warmup: TimeAmount = .seconds(2), duration: TimeAmount = .seconds(10), callTimeout: TimeAmount = .seconds(5)
+        warmup: TimeAmount = .seconds(2), duration: TimeAmount = .seconds(10), callTimeout: TimeAmount = .seconds(5),
+        tenant: String? = nil
     ) {
         self.name = name
         self.method = method
@@ -33,6 +36,7 @@ public struct Workload: Sendable, Hashable {
         self.warmup = warmup
         self.duration = duration
         self.callTimeout = callTimeout
+        self.tenant = tenant
     }
 
     /// The standard workloads the README reports.

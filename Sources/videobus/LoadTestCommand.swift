@@ -1,6 +1,7 @@
 import ArgumentParser
 import BusRuntime
 import BusWire
+import Contracts
 import Foundation
 import LoadTest
 import NIOCore
@@ -100,6 +101,7 @@ struct CallLoad: AsyncParsableCommand {
     @Option(name: .customLong("target"), help: "host:port of a running instance of the service.") var address: String
     @Option(help: "The request body template.") var body: String = "{}"
     @Option(help: "Keys {n} ranges over.") var keys = 1000
+    @Option(help: "The tenant the calls are made for (tenant-scoped methods refuse calls without one).") var tenant = IngestContracts.defaultTenant
     @Option(help: "Connections.") var connections = 1
     @Option(help: "Calls in flight per connection.") var inFlight = 64
     @Option(help: "Seconds of warm-up (not measured).") var warmup: Double = 2
@@ -120,7 +122,7 @@ struct CallLoad: AsyncParsableCommand {
         let address = ServiceAddress(self.address)!
         let workload = Workload(
             name: target, method: parts[1], template: BodyTemplate(body, keys: keys), connections: connections, inFlight: inFlight,
-            warmup: .nanoseconds(Int64(warmup * 1e9)), duration: .nanoseconds(Int64(duration * 1e9))
+            warmup: .nanoseconds(Int64(warmup * 1e9)), duration: .nanoseconds(Int64(duration * 1e9)), tenant: tenant
         )
         try await runWorkloads([workload], host: address.host, port: address.port, service: parts[0], threads: threads,
                                token: try busToken(tokenOption), json: json, serverPeakRSS: { nil })

@@ -50,4 +50,27 @@ import Testing
         let (status, output) = try await VideobusProcess.run(["migrate", "status", "--service", "analysis-store"] + databaseFlags)
         #expect(status == 0, "\(output)")
     }
+
+    /// The load-test harness drives a tenant-scoped method: every call made
+    /// for the tenant it names, none failed or lost.
+    @Test func theHarnessCallsTheStoreForATenant() async throws {
+        let (_, url, cleanup) = try await TestDatabases.freshURLs(.sqlite)
+        defer { Task { await cleanup() } }
+        let store = try VideobusProcess(["serve", "analysis-store", "--standalone", "--port", "0", "--database-url", url])
+        defer { store.stop() }
+        let target = "127.0.0.1:\(try await store.listeningPort())"
+        let (status, output) = try await VideobusProcess.run([
+            "loadtest", "call", "analysis-store.create", "--target", target, "--warmup", "0", "--duration", "1", "--in-flight", "8", "--json",
+            "--body", #"{"video_id":"lt_{seq}","description":"a harbour at dusk"}"#,
+        ])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains(#""failed":0,"lost":0"#), "\(output)")
+        // What it created is there for the tenant: a get of each of the first eight answers.
+        let (got, read) = try await VideobusProcess.run([
+            "loadtest", "call", "analysis-store.get", "--target", target, "--warmup", "0", "--duration", "1", "--in-flight", "8", "--json",
+            "--body", #"{"video_id":"lt_{n}"}"#, "--keys", "8",
+        ])
+        #expect(got == 0, "\(read)")
+        #expect(read.contains(#""failed":0,"lost":0"#), "\(read)")
+    }
 }
