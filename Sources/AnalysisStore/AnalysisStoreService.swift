@@ -152,31 +152,29 @@ public struct AnalysisStoreService: Sendable {
     // FTS5 about each (0.03 ms a row: 1.6 s for a word in one row of 1000).
     // So the strategy is chosen here:
     //
-    // - Few matches (fewer than `rareMatchCount` in the whole table, counted
-    //   with a bounded count): join them all and sort, driven by FTS5.
-    // - Many: walk the tenant's rows newest first on `video_analysis_newest`
+    // - Walk the tenant's rows newest first on `video_analysis_newest`
     //   (tenant_id, created_at DESC, id DESC) in windows, and keep those
     //   FTS5 finds among each window's rowids (one FTS5 query per window over
     //   the rowid range the window spans), until `limit` are kept or the
     //   tenant has no more rows. The walk is in the result's own order, so
     //   what it keeps is exactly the newest `limit` matches whatever order
     //   the rowids are in; rowids only make the range query cheap (they
-    //   grow with insertion, so a window's rowids are close together). When
-    //   the matches are many in the table but sparse in the tenant's newest
-    //   rows, the walk gives up after `walkBudget` rows and the sort answers.
+    //   grow with insertion, so a window's rowids are close together). A
+    //   common word is answered by the first window.
+    // - If the first window is not enough, a bounded FTS5 count tells a rare
+    //   word (fewer than `rareMatchCount` matches in the whole table): its
+    //   few matches are joined and sorted, driven by FTS5.
+    // - Otherwise the walk goes on in growing windows. If the matches are
+    //   many in the table but sparse in the tenant's newest rows, it gives
+    //   up after examining `walkBudget` rows and the sort answers.
 
-    /// Fewer matches than this (in all tenants) are sorted.
+    /// Fewer matches than this (in all tenants) are sorted rather than walked.
     public static let rareMatchCount = 2_000
     /// Rows of the tenant's index plus rowids from FTS5 the walk examines at most.
     static let walkBudget = 50_000
 
     static func searchSQLite(_ session: any DatabaseSession, tenant: String, match: String, limit: Int) throws(StorageError) -> [Row] {
         guard limit > 0 else { return [] }
-        let matches = try session.queryFirst("""
-            SELECT COUNT(*) AS n FROM (SELECT 1 FROM video_analysis_search WHERE video_analysis_search MATCH \(match) LIMIT \(rareMatchCount))
-            """)!.decode(Int64.self, "n")
-        if matches < rareMatchCount { return try sortingAllMatches(session, tenant: tenant, match: match, limit: limit) }
-
         var kept: [Int64] = []
         var after: PageCursor?
         var window = 2 * limit + 64
@@ -188,14 +186,20 @@ public struct AnalysisStoreService: Sendable {
                 SELECT rowid AS r FROM video_analysis WHERE tenant_id = \(tenant) AND \(older)
                 ORDER BY created_at DESC, id DESC LIMIT \(window)
                 """).map { row throws(StorageError) in try row.decode(Int64.self, "r") }
-            guard let last = rowids.last else { break }
+            guard let last = rowids.last, let lowest = rowids.min(), let highest = rowids.max() else { break }
             let found = try session.query("""
                 SELECT rowid AS r FROM video_analysis_search
-                WHERE video_analysis_search MATCH \(match) AND rowid BETWEEN \(rowids.min()!) AND \(rowids.max()!)
+                WHERE video_analysis_search MATCH \(match) AND rowid BETWEEN \(lowest) AND \(highest)
                 """)
             let matching = Set(try found.map { row throws(StorageError) in try row.decode(Int64.self, "r") })
             kept += rowids.filter(matching.contains)
             if kept.count >= limit || rowids.count < window { return try rows(session, tenant: tenant, rowids: Array(kept.prefix(limit))) }
+            if after == nil {
+                let matches = try session.queryFirst("""
+                    SELECT COUNT(*) AS n FROM (SELECT 1 FROM video_analysis_search WHERE video_analysis_search MATCH \(match) LIMIT \(rareMatchCount))
+                    """)?.decode(Int64.self, "n") ?? 0
+                if matches < rareMatchCount { break }
+            }
             examined += rowids.count + found.count
             guard let lastKeys = try session.queryFirst("SELECT created_at, id FROM video_analysis WHERE rowid = \(last) AND tenant_id = \(tenant)") else { break }
             after = try PageCursor(after: lastKeys)
