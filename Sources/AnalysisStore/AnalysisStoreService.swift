@@ -164,7 +164,9 @@ public struct AnalysisStoreService: Sendable {
     // - If the first window is not enough, a bounded FTS5 count tells a rare
     //   word (fewer than `rareMatchCount` matches in the whole table): its
     //   few matches are joined and sorted, driven by FTS5.
-    // - Otherwise the walk goes on in growing windows. If the matches are
+    // - Otherwise the walk goes on, each window sized for the matches still
+    //   missing at the density seen so far (4 times larger while none were
+    //   found), at most 16,384 rows. If the matches are
     //   many in the table but sparse in the tenant's newest rows, it gives
     //   up after examining `walkBudget` rows and the sort answers.
 
@@ -179,6 +181,7 @@ public struct AnalysisStoreService: Sendable {
         var after: PageCursor?
         var window = 2 * limit + 64
         var examined = 0
+        var walked = 0
         while examined < walkBudget {
             let older: SQL = after?.olderRows() ?? "1 = 1"
             // Rowids only (from the index alone): the window may be thousands of rows.
@@ -201,9 +204,13 @@ public struct AnalysisStoreService: Sendable {
                 if matches < rareMatchCount { break }
             }
             examined += rowids.count + found.count
+            walked += rowids.count
             guard let lastKeys = try session.queryFirst("SELECT created_at, id FROM video_analysis WHERE rowid = \(last) AND tenant_id = \(tenant)") else { break }
             after = try PageCursor(after: lastKeys)
-            window = min(window * 4, 16_384)
+            // Enough rows for the matches still missing at the density seen so far, with a margin.
+            let missing = Double(limit - kept.count)
+            let estimate = kept.isEmpty ? Double(window) * 4 : missing * Double(walked) / Double(kept.count) * 1.25 + 64
+            window = Int(min(max(estimate, Double(window)), 16_384))
         }
         return try sortingAllMatches(session, tenant: tenant, match: match, limit: limit)
     }
