@@ -149,7 +149,8 @@ public struct AnalysisStoreService: Sendable {
     // or tenants. One query joining it to video_analysis leaves the plan to
     // SQLite, which has no statistics: it either sorts every match (cost
     // grows with the matches) or walks the tenant's rows newest first asking
-    // FTS5 about each (0.03 ms a row: 1.6 s for a word in one row of 1000).
+    // FTS5 about each (0.01 ms a row: 1.6 s for a word in one row of 1000
+    // among 170,000).
     // So the strategy is chosen here:
     //
     // - Walk the tenant's rows newest first on `video_analysis_newest`
@@ -166,9 +167,9 @@ public struct AnalysisStoreService: Sendable {
     //   few matches are joined and sorted, driven by FTS5.
     // - Otherwise the walk goes on, each window sized for the matches still
     //   missing at the density seen so far (4 times larger while none were
-    //   found), at most 16,384 rows. If the matches are
-    //   many in the table but sparse in the tenant's newest rows, it gives
-    //   up after examining `walkBudget` rows and the sort answers.
+    //   found), at most 16,384 rows. If the matches are many in the table
+    //   but sparse in the tenant's newest rows, it gives up after examining
+    //   `walkBudget` rows and the sort answers.
 
     /// Fewer matches than this (in all tenants) are sorted rather than walked.
     public static let rareMatchCount = 2_000
