@@ -1,18 +1,5 @@
 import NIOCore
 
-/// When a sender compresses bodies.
-public struct CompressionPolicy: Sendable, Hashable {
-    /// Bodies smaller than this go uncompressed: compressing them costs more than it saves.
-    public var threshold: Int
-    /// zlib level, 1 (fastest, the default) to 9.
-    public var level: Int
-
-    public init(threshold: Int = 4096, level: Int = 1) {
-        self.threshold = threshold
-        self.level = level
-    }
-}
-
 /// Writes frames: the 12-byte prefix, the canonical header, then the body,
 /// compressed when the peer accepts deflate, the body reaches the threshold,
 /// and compression shrinks it.
@@ -28,7 +15,10 @@ public struct FrameEncoder: MessageToByteEncoder {
     public let compression: CompressionPolicy?
     private let deflater: BodyDeflater?
 
-    /// - Parameter compression: nil when the peer did not negotiate deflate.
+    /// - Parameter compression: how to compress bodies on this connection; nil
+    ///   when nothing is compressed (the peer did not negotiate deflate, or
+    ///   the connection's ``CompressionMode`` decided against it). The encoder
+    ///   does not read `mode`: the caller resolves it per connection.
     public init(peerLimits: WireLimits = .default, compression: CompressionPolicy? = CompressionPolicy()) {
         self.peerLimits = peerLimits
         self.compression = compression
