@@ -31,6 +31,14 @@ public struct FrameEncoder: MessageToByteEncoder {
 
     /// Appends `frame` to `out`; on error `out` is left as it was.
     public func write(_ frame: Frame, to out: inout ByteBuffer) throws(WireError) {
+        _ = try write(frame, to: &out, bodyOutOfLineFrom: .max)
+    }
+
+    /// Appends `frame` to `out`, except that a body sent as it is (not
+    /// compressed here) of at least `outOfLineBytes` is not copied: `out` gets
+    /// the prefix and header, and the body is returned, to be written on the
+    /// channel right after them. On error `out` is left as it was.
+    public func write(_ frame: Frame, to out: inout ByteBuffer, bodyOutOfLineFrom outOfLineBytes: Int) throws(WireError) -> ByteBuffer? {
         try frame.header.validate()
         if frame.bodySize > peerLimits.maxBodyBytes {
             throw .limit(.bodyTooLarge, .maxBodyBytes, received: frame.bodySize, max: peerLimits.maxBodyBytes, what: "body")
@@ -48,11 +56,16 @@ public struct FrameEncoder: MessageToByteEncoder {
             if !compressed, let deflater, let compression, frame.body.readableBytes >= compression.threshold {
                 compressed = deflater.compress(frame.body, appendingTo: &out)
             }
+            var outOfLine: ByteBuffer?
             if !compressed || frame.isCompressed {
-                out.writeImmutableBuffer(frame.body)
+                if frame.body.readableBytes >= outOfLineBytes {
+                    outOfLine = frame.body
+                } else {
+                    out.writeImmutableBuffer(frame.body)
+                }
             }
 
-            let frameLength = out.writerIndex - start - 4
+            let frameLength = out.writerIndex - start - 4 + (outOfLine?.readableBytes ?? 0)
             if frameLength > peerLimits.maxFrameBytes {
                 throw .limit(.frameTooLarge, .maxFrameBytes, received: frameLength, max: peerLimits.maxFrameBytes, what: "frame")
             }
@@ -61,6 +74,7 @@ public struct FrameEncoder: MessageToByteEncoder {
             out.setInteger(compressed ? FramePrefix.compressedFlag : 0, at: start + 5)
             out.setInteger(UInt16(headerLength), at: start + 6)
             out.setInteger(UInt32(frame.bodySize), at: start + 8)
+            return outOfLine
         } catch {
             out.moveWriterIndex(to: start)
             throw error
