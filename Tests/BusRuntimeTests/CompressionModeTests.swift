@@ -15,6 +15,9 @@ import Testing
     func caller(_ mode: CompressionMode) -> BusNode {
         var configuration = TestNodes.configuration("caller")
         configuration.compression.mode = mode
+        // The raw peer answers no keep-alive ping: a test process starved for
+        // two periods (a loaded CI machine) must not lose the connection.
+        configuration.keepAlive = .seconds(600)
         return BusNode(configuration: configuration, group: TestNodes.group)
     }
 
@@ -77,6 +80,7 @@ import Testing
     func echoFromRawPeer(to mode: CompressionMode) async throws -> (welcome: Welcome, request: Frame, response: Frame) {
         var configuration = TestNodes.configuration("store")
         configuration.compression.mode = mode
+        configuration.keepAlive = .seconds(600)  // the raw peer sends no keep-alive ping
         let server = BusNode(configuration: configuration, group: TestNodes.group)
         let port = try await server.start().port!
         defer { Task { try await server.shutdown() } }
