@@ -17,8 +17,10 @@ extension BusNode {
         public var serviceCredential: String?
         /// What this node accepts from peers (announced in the handshake).
         public var limits: WireLimits
-        /// When to compress outgoing bodies; nil never compresses and does not offer deflate.
-        public var compression: CompressionPolicy?
+        /// Whether deflate is offered and when outgoing bodies are compressed:
+        /// per connection by `compression.mode` (`auto` by default: only on a
+        /// slow link, never to a peer on this host), then per frame by its threshold.
+        public var compression: CompressionPolicy
         /// Requests in progress across all connections before new ones are answered `overloaded`.
         public var maxInFlightPerNode: Int
         /// How long establishing a connection (TCP and handshake) may take.
@@ -56,7 +58,7 @@ extension BusNode {
             port: Int = 0,
             token: String? = nil,
             limits: WireLimits = .default,
-            compression: CompressionPolicy? = CompressionPolicy(),
+            compression: CompressionPolicy = CompressionPolicy(),
             maxInFlightPerNode: Int = 10_000,
             connectTimeout: TimeAmount = .seconds(2),
             defaultCallTimeout: TimeAmount = .seconds(10),
@@ -91,6 +93,6 @@ extension BusNode {
         }
 
         /// The codecs this node can inflate, as offered in its handshake.
-        var codecs: [String] { compression == nil ? [] : [Codec.deflate] }
+        var codecs: [String] { compression.offersDeflate ? [Codec.deflate] : [] }
     }
 }

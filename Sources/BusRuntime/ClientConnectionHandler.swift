@@ -33,7 +33,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private let peerName: String
     private var context: ChannelHandlerContext?
 
-    init(hello: Hello, welcome: EventLoopPromise<Welcome>, limits: WireLimits, compression: CompressionPolicy?, peerName: String, status: ConnectionStatus, allocator: ByteBufferAllocator) {
+    init(hello: Hello, welcome: EventLoopPromise<Welcome>, limits: WireLimits, compression: CompressionPolicy, peerName: String, status: ConnectionStatus, allocator: ByteBufferAllocator) {
         self.status = status
         self.state = .handshaking(hello: hello, welcome: welcome)
         self.inflater = BodyInflater(limits: limits)
@@ -42,7 +42,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         self.peerName = peerName
     }
 
-    private let compression: CompressionPolicy?
+    private let compression: CompressionPolicy
+    /// When the hello was flushed: the welcome's arrival gives the link's round trip.
+    private var helloSentAt: NIODeadline?
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -61,6 +63,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         helloSent = true
         try? outbox.append(Frame(header: FrameHeader(kind: .hello), body: ByteBuffer(bytes: try! JSONEncoder().encode(hello))))
         outbox.flush(context)
+        helloSentAt = .now()
     }
 
     /// A ping went out because the connection was silent; unanswered by the
@@ -91,8 +94,12 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             else {
                 return fail(BusError(.protocolError, "\(peerName) sent an invalid welcome"), context: context)
             }
-            let negotiated = welcome.codecs.contains(Codec.deflate) ? compression : nil
-            outbox.encoder = FrameEncoder(peerLimits: welcome.limits, compression: negotiated)
+            // Compress only if deflate was negotiated and the link is slow enough to pay for it (§12).
+            let roundTrip = helloSentAt.map { NIODeadline.now() - $0 }
+            let peerIsLocal = CompressionPolicy.isLocal(remote: context.channel.remoteAddress, local: context.channel.localAddress)
+            let compresses = welcome.codecs.contains(Codec.deflate) && compression.compressesOutgoing(peerIsLocal: peerIsLocal, roundTrip: roundTrip)
+            outbox.encoder = FrameEncoder(peerLimits: welcome.limits, compression: compresses ? compression : nil)
+            status.compressesOutgoing.store(compresses, ordering: .relaxed)
             state = .ready(peerLimits: welcome.limits)
             promise.succeed(welcome)
         case (_, .error):

@@ -121,6 +121,10 @@ public final class PeerConnection: Sendable {
         }
     }
 
+    /// Whether this side compresses the bodies it sends on this connection
+    /// (decided at the handshake from the mode, the negotiated codecs and the link).
+    public var compressesOutgoing: Bool { status.compressesOutgoing.load(ordering: .relaxed) }
+
     /// Calls awaiting answers on this connection right now.
     public var outstandingCalls: Int { status.outstanding.load(ordering: .relaxed) }
 
@@ -159,4 +163,6 @@ final class ConnectionStatus: Sendable {
     /// Set before the calls of a failed connection are failed, so that callers
     /// deciding on a retry already see the connection as lost.
     let lost = Atomic<Bool>(false)
+    /// Whether bodies sent on the connection are compressed (set at the welcome).
+    let compressesOutgoing = Atomic<Bool>(false)
 }

@@ -83,7 +83,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             case .request: serve(frame, context: context)
             case .event: deliver(frame, context: context)
             case .ping: send(Frame(header: FrameHeader(kind: .pong, id: frame.header.id)))
-            case .goAway, .pong: break
+            case .pong: measured(frame.header.id)
+            case .goAway: break
             case .error: context.close(promise: nil)
             default: refuse(BusError(.protocolError, "a \(frame.header.kind.rawValue) frame is not expected by a serving node"), context: context)
             }
@@ -155,14 +156,39 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
         let codecs = hello.codecs.filter { core.configuration.codecs.contains($0) }
         let welcome = Welcome(version: Int(FramePrefix.version), node: core.configuration.identity, codecs: codecs, limits: core.configuration.limits)
+        // Compression per connection (§12): in auto mode, not to a peer on this
+        // host, and to others only once a ping's round trip says the link is slow.
+        let compression = core.configuration.compression
+        let peerIsLocal = CompressionPolicy.isLocal(remote: context.channel.remoteAddress, local: context.channel.localAddress)
+        let negotiated = codecs.contains(Codec.deflate)
+        peerLimits = hello.limits
         outbox.encoder = FrameEncoder(
             peerLimits: hello.limits,
-            compression: codecs.contains(Codec.deflate) ? core.configuration.compression : nil
+            compression: negotiated && compression.compressesOutgoing(peerIsLocal: peerIsLocal, roundTrip: nil) ? compression : nil
         )
         state = .ready(peer: hello.node)
         send(Frame(header: FrameHeader(kind: .welcome), body: ByteBuffer(bytes: try! JSONEncoder().encode(welcome))))
         // A peer that connects while we drain is told at once.
         if core.isDraining { send(Frame(header: FrameHeader(kind: .goAway))) }
+        if negotiated, compression.mode == .auto, !peerIsLocal {
+            roundTripPingSentAt = .now()
+            send(Frame(header: FrameHeader(kind: .ping, id: Self.roundTripPingID)))
+        }
+    }
+
+    /// The id of the ping that measures the link after the welcome (this side sends no other ping).
+    private static let roundTripPingID: UInt64 = 1
+    private var roundTripPingSentAt: NIODeadline?
+    private var peerLimits = WireLimits.default
+
+    /// A pong came: if it answers the round-trip ping, decide whether to compress from it.
+    private func measured(_ id: UInt64) {
+        guard id == Self.roundTripPingID, let sentAt = roundTripPingSentAt else { return }
+        roundTripPingSentAt = nil
+        let compression = core.configuration.compression
+        if compression.compressesOutgoing(peerIsLocal: false, roundTrip: .now() - sentAt) {
+            outbox.encoder = FrameEncoder(peerLimits: peerLimits, compression: compression)
+        }
     }
 
     // MARK: - Requests

@@ -1,18 +1,5 @@
 import NIOCore
 
-/// When a sender compresses bodies.
-public struct CompressionPolicy: Sendable, Hashable {
-    /// Bodies smaller than this go uncompressed: compressing them costs more than it saves.
-    public var threshold: Int
-    /// zlib level, 1 (fastest, the default) to 9.
-    public var level: Int
-
-    public init(threshold: Int = 4096, level: Int = 1) {
-        self.threshold = threshold
-        self.level = level
-    }
-}
-
 /// Writes frames: the 12-byte prefix, the canonical header, then the body,
 /// compressed when the peer accepts deflate, the body reaches the threshold,
 /// and compression shrinks it.
@@ -28,7 +15,10 @@ public struct FrameEncoder: MessageToByteEncoder {
     public let compression: CompressionPolicy?
     private let deflater: BodyDeflater?
 
-    /// - Parameter compression: nil when the peer did not negotiate deflate.
+    /// - Parameter compression: how to compress bodies on this connection; nil
+    ///   when nothing is compressed (the peer did not negotiate deflate, or
+    ///   the connection's ``CompressionMode`` decided against it). The encoder
+    ///   does not read `mode`: the caller resolves it per connection.
     public init(peerLimits: WireLimits = .default, compression: CompressionPolicy? = CompressionPolicy()) {
         self.peerLimits = peerLimits
         self.compression = compression
@@ -41,6 +31,14 @@ public struct FrameEncoder: MessageToByteEncoder {
 
     /// Appends `frame` to `out`; on error `out` is left as it was.
     public func write(_ frame: Frame, to out: inout ByteBuffer) throws(WireError) {
+        _ = try write(frame, to: &out, bodyOutOfLineFrom: .max)
+    }
+
+    /// Appends `frame` to `out`, except that a body sent as it is (not
+    /// compressed here) of at least `outOfLineBytes` is not copied: `out` gets
+    /// the prefix and header, and the body is returned, to be written on the
+    /// channel right after them. On error `out` is left as it was.
+    public func write(_ frame: Frame, to out: inout ByteBuffer, bodyOutOfLineFrom outOfLineBytes: Int) throws(WireError) -> ByteBuffer? {
         try frame.header.validate()
         if frame.bodySize > peerLimits.maxBodyBytes {
             throw .limit(.bodyTooLarge, .maxBodyBytes, received: frame.bodySize, max: peerLimits.maxBodyBytes, what: "body")
@@ -58,11 +56,16 @@ public struct FrameEncoder: MessageToByteEncoder {
             if !compressed, let deflater, let compression, frame.body.readableBytes >= compression.threshold {
                 compressed = deflater.compress(frame.body, appendingTo: &out)
             }
+            var outOfLine: ByteBuffer?
             if !compressed || frame.isCompressed {
-                out.writeImmutableBuffer(frame.body)
+                if frame.body.readableBytes >= outOfLineBytes {
+                    outOfLine = frame.body
+                } else {
+                    out.writeImmutableBuffer(frame.body)
+                }
             }
 
-            let frameLength = out.writerIndex - start - 4
+            let frameLength = out.writerIndex - start - 4 + (outOfLine?.readableBytes ?? 0)
             if frameLength > peerLimits.maxFrameBytes {
                 throw .limit(.frameTooLarge, .maxFrameBytes, received: frameLength, max: peerLimits.maxFrameBytes, what: "frame")
             }
@@ -71,6 +74,7 @@ public struct FrameEncoder: MessageToByteEncoder {
             out.setInteger(compressed ? FramePrefix.compressedFlag : 0, at: start + 5)
             out.setInteger(UInt16(headerLength), at: start + 6)
             out.setInteger(UInt32(frame.bodySize), at: start + 8)
+            return outOfLine
         } catch {
             out.moveWriterIndex(to: start)
             throw error

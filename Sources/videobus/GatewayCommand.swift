@@ -33,6 +33,7 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Per-key rate limit of a role: ROLE=RATE[:BURST] in requests per second (0: unlimited); repeat per role. Default: USER=1000, ADMIN=1000, ENTERPRISE=10000, burst twice the rate.", valueName: "role=rate[:burst]")) var rateLimit: [String] = []
     @Option(help: "Event-loop threads (default: one per core).") var threads: Int = System.coreCount
     @Option(help: "Log level.") var logLevel: Logger.Level = .info
+    @Option(help: ArgumentHelp(compressionHelp, valueName: "auto|always|never")) var compression: CompressionMode = .auto
     @Option(name: .customLong("token"), help: "Shared secret of the bus (default: $VIDEOBUS_TOKEN).") var tokenOption: String?
     @OptionGroup var registry: RegistryOptions
 
@@ -72,7 +73,7 @@ struct GatewayCommand: AsyncParsableCommand {
         let group = ProcessEventLoops.start(threads: threads)
         let node = BusNode(configuration: BusNode.Configuration(
             identity: NodeIdentity(service: "gateway", instance: uniqueInstanceID("gateway"), version: Videobus.configuration.version),
-            token: try busToken(tokenOption), registries: registry.addresses
+            token: try busToken(tokenOption), compression: CompressionPolicy(mode: compression), registries: registry.addresses
         ), group: group, logger: logger)
         let configuration = GatewayConfiguration(
             host: host, port: port, callTimeoutSeconds: callTimeout, maxBodyBytes: maxBodyBytes, maxBodyBytesInFlight: maxBodyBytesInFlight,

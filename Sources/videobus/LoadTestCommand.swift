@@ -47,6 +47,8 @@ struct EchoLoad: AsyncParsableCommand {
     @Option(name: .customLong("token"), help: "Shared secret of the bus (default: $VIDEOBUS_TOKEN).")
     var tokenOption: String?
     var token: String? { try? busToken(tokenOption) }
+    @Option(help: ArgumentHelp("For the harness's connections and the echo server it starts. " + compressionHelp, valueName: "auto|always|never"))
+    var compression: CompressionMode = .auto
     @Flag(help: "Print one JSON line per run instead of the table.") var json = false
 
     func validate() throws {
@@ -66,7 +68,7 @@ struct EchoLoad: AsyncParsableCommand {
 
     func run() async throws {
         let names = workload == "all" ? ["W1", "W2", "W3", "W4"] : [workload]
-        let server = try target == nil ? SpawnedServer.start(threads: serverThreads, token: token) : nil
+        let server = try target == nil ? SpawnedServer.start(threads: serverThreads, token: token, compression: compression) : nil
         defer { server?.stop() }
         let (host, port) = server.map { ("127.0.0.1", $0.port) } ?? parse(target!)!
 
@@ -81,7 +83,7 @@ struct EchoLoad: AsyncParsableCommand {
             workload.duration = .nanoseconds(Int64(duration * 1e9))
             workloads.append(workload)
         }
-        try await runWorkloads(workloads, host: host, port: port, service: service, threads: threads, token: token, json: json, serverPeakRSS: { server?.peakResidentBytes })
+        try await runWorkloads(workloads, host: host, port: port, service: service, threads: threads, token: token, compression: compression, json: json, serverPeakRSS: { server?.peakResidentBytes })
     }
 }
 
@@ -108,6 +110,8 @@ struct CallLoad: AsyncParsableCommand {
     @Option(help: "Seconds measured.") var duration: Double = 10
     @Option(help: "Event-loop threads of the harness.") var threads = 1
     @Option(name: .customLong("token"), help: "Shared secret of the bus (default: $VIDEOBUS_TOKEN).") var tokenOption: String?
+    @Option(help: ArgumentHelp("For the harness's connections. " + compressionHelp, valueName: "auto|always|never"))
+    var compression: CompressionMode = .auto
     @Flag(help: "Print one JSON line instead of the table.") var json = false
 
     func validate() throws {
@@ -125,19 +129,22 @@ struct CallLoad: AsyncParsableCommand {
             warmup: .nanoseconds(Int64(warmup * 1e9)), duration: .nanoseconds(Int64(duration * 1e9)), tenant: tenant
         )
         try await runWorkloads([workload], host: address.host, port: address.port, service: parts[0], threads: threads,
-                               token: try busToken(tokenOption), json: json, serverPeakRSS: { nil })
+                               token: try busToken(tokenOption), compression: compression, json: json, serverPeakRSS: { nil })
     }
 }
 
 /// Runs workloads one after the other, printing a table or a JSON line for each.
 /// Exits 3 when any request was lost.
 private func runWorkloads(
-    _ workloads: [Workload], host: String, port: Int, service: String, threads: Int, token: String?, json: Bool,
+    _ workloads: [Workload], host: String, port: Int, service: String, threads: Int, token: String?, compression: CompressionMode, json: Bool,
     serverPeakRSS: @Sendable () -> Int?
 ) async throws {
     let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
     let caller = BusNode(
-        configuration: BusNode.Configuration(identity: NodeIdentity(service: "loadtest", instance: uniqueInstanceID("loadtest"), version: Videobus.configuration.version), token: token),
+        configuration: BusNode.Configuration(
+            identity: NodeIdentity(service: "loadtest", instance: uniqueInstanceID("loadtest"), version: Videobus.configuration.version),
+            token: token, compression: CompressionPolicy(mode: compression)
+        ),
         group: group
     )
     for workload in workloads {
@@ -167,10 +174,10 @@ final class SpawnedServer: Sendable {
         self.port = port
     }
 
-    static func start(threads: Int, token: String?) throws -> SpawnedServer {
+    static func start(threads: Int, token: String?, compression: CompressionMode = .auto) throws -> SpawnedServer {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments = ["serve", "echo", "--port", "0", "--threads", "\(threads)", "--log-level", "warning", "--exit-with-parent", "--standalone"]
+        process.arguments = ["serve", "echo", "--port", "0", "--threads", "\(threads)", "--log-level", "warning", "--exit-with-parent", "--standalone", "--compression", compression.rawValue]
         // The secret goes through the environment, never the command line (which any local user can read in /proc).
         var environment = ProcessInfo.processInfo.environment
         environment["VIDEOBUS_TOKEN"] = token

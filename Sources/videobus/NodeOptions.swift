@@ -41,6 +41,9 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(help: ArgumentHelp(compressionHelp, valueName: "auto|always|never"))
+    var compression: CompressionMode = .auto
+
     func validate() throws {
         let token = try busToken(tokenOption)
         // Protected mode: refuse early, with the same words as BusNode.start.
@@ -57,7 +60,7 @@ struct NodeOptions: ParsableArguments {
         let instance = uniqueInstanceID(service)
         return BusNode.Configuration(
             identity: NodeIdentity(service: service, instance: instance, version: Videobus.configuration.version),
-            host: host, port: port ?? defaultPort, token: token, serviceCredential: serviceCredential
+            host: host, port: port ?? defaultPort, token: token, compression: CompressionPolicy(mode: compression), serviceCredential: serviceCredential
         )
     }
 
@@ -67,6 +70,11 @@ struct NodeOptions: ParsableArguments {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+extension CompressionMode: ExpressibleByArgument {}
+
+/// The help of every `--compression` option.
+let compressionHelp = "Deflate of bodies: auto offers it and compresses only on a slow link (never to this host; from 10 ms round trip), always compresses bodies of 4 KiB or more that shrink, never neither offers nor uses it."
 
 extension NodeOptions {
     /// Starts the /metrics endpoint when `--metrics-port` was given, printing where it listens.

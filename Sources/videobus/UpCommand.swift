@@ -1,4 +1,5 @@
 import ArgumentParser
+import BusWire
 import Catalog
 import Foundation
 import NIOConcurrencyHelpers
@@ -31,6 +32,7 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "A PostgreSQL server URL (postgresql://user:pass@host:port/db): each service gets its own database there.") var postgres: String?
     @Option(help: "The gateway serves requests without an API key as this tenant's anonymous user, so the seed's curl session works as it is; \"none\" requires a key on every request.") var anonymousTenant = "default"
     @Option(help: "Event-loop threads of each process it starts (they share the machine's cores; see README \"Performance\").") var threads = 1
+    @Option(help: ArgumentHelp("Passed to every process: " + compressionHelp, valueName: "auto|always|never")) var compression: CompressionMode = .auto
     @Option(help: ArgumentHelp("Passed to the gateway: per-key rate limit of a role, ROLE=RATE[:BURST] (see videobus gateway --help).", valueName: "role=rate[:burst]")) var rateLimit: [String] = []
 
     func validate() throws {
@@ -64,7 +66,7 @@ struct UpCommand: AsyncParsableCommand {
         defer { secrets.remove() }
         let tokenOnly = ["VIDEOBUS_TOKEN": secrets.token]
         try supervisor.start(.init(
-            name: "registry", arguments: ["registry", "--port", "\(registryPort)", "--credentials", secrets.local.credentialsFile.path, "--threads", "\(threads)"],
+            name: "registry", arguments: ["registry", "--port", "\(registryPort)", "--credentials", secrets.local.credentialsFile.path, "--compression", compression.rawValue, "--threads", "\(threads)"],
             colour: 5, environment: tokenOnly
         ))
         let registry = "127.0.0.1:\(try await waitForPort("registry"))"
@@ -72,12 +74,12 @@ struct UpCommand: AsyncParsableCommand {
         for (index, service) in services.enumerated() {
             let databaseFlags = try await databaseFlags(for: service)
             try supervisor.start(.init(
-                name: service, arguments: ["serve", service, "--registry", registry, "--threads", "\(threads)"] + databaseFlags, colour: 2 + index,
+                name: service, arguments: ["serve", service, "--registry", registry, "--compression", compression.rawValue, "--threads", "\(threads)"] + databaseFlags, colour: 2 + index,
                 environment: tokenOnly.merging(["VIDEOBUS_SERVICE_CREDENTIAL": secrets.credentials[service]!]) { $1 }
             ))
             _ = try await waitForPort(service)
         }
-        var gateway = ["gateway", "--port", "\(port)", "--registry", registry, "--threads", "\(threads)"]
+        var gateway = ["gateway", "--port", "\(port)", "--registry", registry, "--compression", compression.rawValue, "--threads", "\(threads)"]
         if anonymousTenant != "none" { gateway += ["--anonymous-tenant", anonymousTenant] }
         gateway += rateLimit.flatMap { ["--rate-limit", $0] }
         try supervisor.start(.init(name: "gateway", arguments: gateway, colour: 6, environment: tokenOnly))

@@ -174,3 +174,45 @@ import Testing
         return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
     }
 }
+
+/// The per-connection decision (spec §12) as a pure function of the mode and the link.
+@Suite struct CompressionModeDecisionTests {
+    @Test func autoCompressesOnlyOnALinkWhoseRoundTripReachesTheThreshold() {
+        let auto = CompressionPolicy()
+        #expect(auto.mode == .auto && auto.slowLinkRoundTrip == .milliseconds(10))
+        #expect(!auto.compressesOutgoing(peerIsLocal: false, roundTrip: nil))  // not measured yet
+        #expect(!auto.compressesOutgoing(peerIsLocal: false, roundTrip: .microseconds(200)))  // a LAN
+        #expect(!auto.compressesOutgoing(peerIsLocal: false, roundTrip: .microseconds(9_999)))
+        #expect(auto.compressesOutgoing(peerIsLocal: false, roundTrip: .milliseconds(10)))
+        #expect(auto.compressesOutgoing(peerIsLocal: false, roundTrip: .milliseconds(150)))  // across a continent
+        // A peer on this host never, whatever the measure says (a busy peer answers late).
+        #expect(!auto.compressesOutgoing(peerIsLocal: true, roundTrip: .milliseconds(150)))
+        // The threshold is the node's to set.
+        let eager = CompressionPolicy(slowLinkRoundTrip: .milliseconds(1))
+        #expect(eager.compressesOutgoing(peerIsLocal: false, roundTrip: .milliseconds(2)))
+        #expect(!eager.compressesOutgoing(peerIsLocal: false, roundTrip: .microseconds(500)))
+    }
+
+    @Test func alwaysAndNeverIgnoreTheLink() {
+        let always = CompressionPolicy(mode: .always)
+        let never = CompressionPolicy(mode: .never)
+        for (local, roundTrip) in [(true, nil), (false, nil), (false, TimeAmount.microseconds(100)), (false, .milliseconds(200))] as [(Bool, TimeAmount?)] {
+            #expect(always.compressesOutgoing(peerIsLocal: local, roundTrip: roundTrip))
+            #expect(!never.compressesOutgoing(peerIsLocal: local, roundTrip: roundTrip))
+        }
+        #expect(always.offersDeflate && CompressionPolicy().offersDeflate && !never.offersDeflate)
+    }
+
+    @Test func aPeerIsLocalOnLoopbackAUnixSocketOrTheConnectionsOwnAddress() throws {
+        let here = try SocketAddress(ipAddress: "10.0.0.5", port: 7000)
+        for remote in ["127.0.0.1", "127.8.9.10", "::1", "::ffff:127.0.0.1"] {
+            #expect(CompressionPolicy.isLocal(remote: try SocketAddress(ipAddress: remote, port: 40000), local: here), "\(remote)")
+        }
+        #expect(CompressionPolicy.isLocal(remote: try SocketAddress(unixDomainSocketPath: "/tmp/bus.sock"), local: nil))
+        #expect(CompressionPolicy.isLocal(remote: try SocketAddress(ipAddress: "10.0.0.5", port: 40000), local: here))
+        for remote in ["10.0.0.6", "192.168.1.20", "::ffff:10.0.0.6", "2001:db8::1", "128.0.0.1"] {
+            #expect(!CompressionPolicy.isLocal(remote: try SocketAddress(ipAddress: remote, port: 40000), local: here), "\(remote)")
+        }
+        #expect(!CompressionPolicy.isLocal(remote: nil, local: here))
+    }
+}

@@ -44,4 +44,25 @@ import Testing
         #expect(out.getInteger(at: 8, as: UInt32.self) == 0)
         #expect(out.getString(at: 12, length: header.utf8.count) == header)
     }
+
+    @Test func aLargePlainBodyCanBeLeftOutOfLineWithTheSameBytesOnTheWire() throws {
+        let request = FrameHeader(kind: .request, id: 3, service: "echo", method: "echo")
+        for (body, compression) in [
+            (ByteBuffer(string: String(repeating: "{\"a\":1}", count: 10_000)), nil),  // plain: left out of line
+            (ByteBuffer(string: String(repeating: "{\"a\":1}", count: 10_000)), CompressionPolicy(mode: .always)),  // compressed: inline
+            (ByteBuffer(string: "{}"), nil),  // small: inline
+        ] as [(ByteBuffer, CompressionPolicy?)] {
+            let encoder = FrameEncoder(compression: compression)
+            var whole = ByteBuffer()
+            try encoder.write(Frame(header: request, body: body), to: &whole)
+            var head = ByteBuffer()
+            let outOfLine = try encoder.write(Frame(header: request, body: body), to: &head, bodyOutOfLineFrom: 16 << 10)
+            #expect((outOfLine != nil) == (compression == nil && body.readableBytes >= 16 << 10))
+            if var outOfLine {
+                #expect(outOfLine.readableBytes == body.readableBytes)
+                head.writeBuffer(&outOfLine)
+            }
+            #expect(head == whole)
+        }
+    }
 }

@@ -11,10 +11,15 @@ final class ScriptedPeer: ChannelInboundHandler, @unchecked Sendable {
     typealias OutboundOut = ByteBuffer
 
     enum Role {
-        /// Accepts connections: answers a hello with a welcome (when `welcomes`) and then `afterWelcome`.
-        case server(welcomes: Bool, afterWelcome: [Frame])
+        /// Accepts connections: answers a hello with a welcome (when `welcomes`,
+        /// listing `codecs`) and then `afterWelcome`; with `answersRequests`,
+        /// answers each request with an empty response.
+        case server(welcomes: Bool, afterWelcome: [Frame], codecs: [String] = [], answersRequests: Bool = false)
         /// Connects: sends a hello, then nothing (a silent client).
         case silentClient
+        /// Connects offering `codecs`; once welcomed, sends `afterWelcome`,
+        /// compressing the bodies that deflate shrinks when the welcome lists it.
+        case client(codecs: [String], afterWelcome: [Frame])
     }
 
     let role: Role
@@ -29,8 +34,14 @@ final class ScriptedPeer: ChannelInboundHandler, @unchecked Sendable {
     var isClosed: Bool { closed.withLockedValue { $0 } }
 
     func channelActive(context: ChannelHandlerContext) {
-        if case .silentClient = role {
-            let hello = Hello(node: NodeIdentity(service: "raw", instance: "raw-1", version: "test"), token: nil, codecs: [], limits: .default)
+        let codecs: [String]
+        switch role {
+        case .silentClient: codecs = []
+        case .client(let offered, _): codecs = offered
+        case .server: codecs = []
+        }
+        if case .server = role {} else {
+            let hello = Hello(node: NodeIdentity(service: "raw", instance: "raw-1", version: "test"), token: nil, codecs: codecs, limits: .default)
             write([Frame(header: FrameHeader(kind: .hello), body: ByteBuffer(bytes: try! JSONEncoder().encode(hello)))], context: context)
         }
         context.fireChannelActive()
@@ -43,14 +54,24 @@ final class ScriptedPeer: ChannelInboundHandler, @unchecked Sendable {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         received.withLockedValue { $0.append(frame) }
-        guard frame.header.kind == .hello, case .server(let welcomes, let afterWelcome) = role, welcomes else { return }
-        let welcome = Welcome(version: 1, node: NodeIdentity(service: "scripted", instance: "scripted-1", version: "test"), codecs: [], limits: .default)
-        write([Frame(header: FrameHeader(kind: .welcome), body: ByteBuffer(bytes: try! JSONEncoder().encode(welcome)))] + afterWelcome, context: context)
+        switch (role, frame.header.kind) {
+        case (.server(true, let afterWelcome, let codecs, _), .hello):
+            let welcome = Welcome(version: 1, node: NodeIdentity(service: "scripted", instance: "scripted-1", version: "test"), codecs: codecs, limits: .default)
+            write([Frame(header: FrameHeader(kind: .welcome), body: ByteBuffer(bytes: try! JSONEncoder().encode(welcome)))] + afterWelcome, context: context)
+        case (.server(_, _, _, true), .request):
+            write([Frame(header: FrameHeader(kind: .response, id: frame.header.id))], context: context)
+        case (.client(_, let afterWelcome), .welcome):
+            let welcome = try! JSONDecoder().decode(Welcome.self, from: Data(frame.body.readableBytesView))
+            let compressing = welcome.codecs.contains(Codec.deflate) ? CompressionPolicy(mode: .always) : nil
+            write(afterWelcome, compression: compressing, context: context)
+        default:
+            break
+        }
     }
 
-    private func write(_ frames: [Frame], context: ChannelHandlerContext) {
+    private func write(_ frames: [Frame], compression: CompressionPolicy? = nil, context: ChannelHandlerContext) {
         var out = ByteBuffer()
-        for frame in frames { try! FrameEncoder(compression: nil).write(frame, to: &out) }
+        for frame in frames { try! FrameEncoder(compression: compression).write(frame, to: &out) }
         context.writeAndFlush(wrapOutboundOut(out), promise: nil)
     }
 
@@ -70,8 +91,8 @@ final class ScriptedPeer: ChannelInboundHandler, @unchecked Sendable {
     }
 
     /// Connects to `port` as a raw client.
-    static func connect(port: Int, group: any EventLoopGroup) async throws -> ScriptedPeer {
-        let peer = ScriptedPeer(role: .silentClient)
+    static func connect(port: Int, role: Role = .silentClient, group: any EventLoopGroup) async throws -> ScriptedPeer {
+        let peer = ScriptedPeer(role: role)
         _ = try await ClientBootstrap(group: group)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
