@@ -158,11 +158,18 @@ struct SQLiteSession: DatabaseSession {
         do {
             // Cached: a statement is compiled once per connection, not per call.
             let statement = try db.cachedStatement(sql: text)
-            try statement.execute(arguments: StatementArguments(values.map(\.grdbValue)))
+            try statement.execute(arguments: Self.arguments(values))
             return db.changesCount
         } catch {
             throw SQLiteDatabase.storageError(error)
         }
+    }
+
+    /// GRDB's arguments for `values`, through its non-generic initializer:
+    /// the generic one instantiates a key path at run time on every call
+    /// (seen in a profile of `get`: 2% of the service's time).
+    static func arguments(_ values: [DatabaseValue]) -> StatementArguments {
+        StatementArguments(values.map { $0.grdbValue as (any GRDB.DatabaseValueConvertible)? })
     }
 
     func query(_ sql: SQL) throws(StorageError) -> [Row] {
@@ -171,7 +178,7 @@ struct SQLiteSession: DatabaseSession {
         do {
             let statement = try db.cachedStatement(sql: text)
             let columns = statement.columnNames
-            return try GRDB.Row.fetchAll(statement, arguments: StatementArguments(values.map(\.grdbValue))).map { row in
+            return try GRDB.Row.fetchAll(statement, arguments: Self.arguments(values)).map { row in
                 Row(columns: columns, values: row.databaseValues.map(DatabaseValue.init(grdb:)))
             }
         } catch {
