@@ -27,15 +27,7 @@ struct BenchPages: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("videobus-bench-pages-\(getpid())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        var targets = [("sqlite", "file:\(directory.path)/pages.db")]
-        if let postgresURL { targets.append(("postgres", postgresURL)) }
-        for (label, url) in targets {
-            let database = try await openDatabase(DatabaseURL(url))
-            try await database.withoutTransaction { try $0.executeScript("DROP TABLE IF EXISTS video_analysis_search; DROP TABLE IF EXISTS video_analysis; DROP TABLE IF EXISTS outbox; DROP TABLE IF EXISTS inbox; DROP TABLE IF EXISTS idempotency; DROP TABLE IF EXISTS schema_migrations") }
-            try await AnalysisStoreSchema.schema.migrator().deploy(to: database)
+        try await BenchDatabases.forEach("pages", postgresURL: postgresURL) { label, database in
             try await seed(database)
             let service = AnalysisStoreService(store: ServiceStore(database: database))
             let context = RequestContext(service: AnalysisContracts.service, method: AnalysisContracts.list.name, identity: Identity(tenant: Self.tenant), logger: Logger(label: "bench"))

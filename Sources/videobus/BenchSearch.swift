@@ -38,15 +38,7 @@ struct BenchSearch: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("videobus-bench-search-\(getpid())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        var targets = [("sqlite", "file:\(directory.path)/search.db")]
-        if let postgresURL { targets.append(("postgres", postgresURL)) }
-        for (label, url) in targets {
-            let database = try await openDatabase(DatabaseURL(url))
-            try await database.withoutTransaction { try $0.executeScript("DROP TABLE IF EXISTS video_analysis_search; DROP TABLE IF EXISTS video_analysis; DROP TABLE IF EXISTS outbox; DROP TABLE IF EXISTS inbox; DROP TABLE IF EXISTS idempotency; DROP TABLE IF EXISTS schema_migrations") }
-            try await AnalysisStoreSchema.schema.migrator().deploy(to: database)
+        try await BenchDatabases.forEach("search", postgresURL: postgresURL) { label, database in
             let seeding = ContinuousClock.now
             try await seed(database, tenant: Self.tenant, rows: rows)
             try await seed(database, tenant: Self.otherTenant, rows: rows / 10)

@@ -1,0 +1,23 @@
+import AnalysisStore
+import Foundation
+import Storage
+
+/// The databases an analysis-store benchmark runs on: a fresh SQLite file in
+/// a temporary directory (removed afterwards), and the PostgreSQL database at
+/// `postgresURL` when one is given, emptied and migrated to the
+/// analysis-store's schema.
+enum BenchDatabases {
+    static func forEach(_ name: String, postgresURL: String?, _ body: (_ label: String, _ database: any Database) async throws -> Void) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("videobus-bench-\(name)-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var targets = [("sqlite", "file:\(directory.path)/\(name).db")]
+        if let postgresURL { targets.append(("postgres", postgresURL)) }
+        for (label, url) in targets {
+            let database = try await openDatabase(DatabaseURL(url))
+            try await database.withoutTransaction { try $0.executeScript("DROP TABLE IF EXISTS video_analysis_search; DROP TABLE IF EXISTS video_analysis; DROP TABLE IF EXISTS outbox; DROP TABLE IF EXISTS inbox; DROP TABLE IF EXISTS idempotency; DROP TABLE IF EXISTS schema_migrations") }
+            try await AnalysisStoreSchema.schema.migrator().deploy(to: database)
+            try await body(label, database)
+        }
+    }
+}
