@@ -11,7 +11,8 @@ import Testing
         let results = Task {
             try await withThrowingTaskGroup(of: Bool.self) { group in
                 for n in 0..<500 {
-                    group.addTask { try await client.call(service: "store", method: "hold", body: ByteBuffer(string: "\(n)")) == ByteBuffer(string: "\(n)") }
+                    // Held until the gate opens: a deadline no loaded machine reaches while 500 arrive.
+                    group.addTask { try await client.call(service: "store", method: "hold", body: ByteBuffer(string: "\(n)"), timeout: .seconds(120)) == ByteBuffer(string: "\(n)") }
                 }
                 return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
             }

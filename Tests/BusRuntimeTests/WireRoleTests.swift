@@ -15,7 +15,11 @@ import Testing
             Frame(header: FrameHeader(kind: .event, id: 7, topic: "x.happened", eventID: "evt-1")),
         ]), group: TestNodes.group)
         defer { listener.close(promise: nil) }
-        let connection = try await BusNode(configuration: TestNodes.configuration("caller"), group: TestNodes.group)
+        // The scripted peer answers no keep-alive ping: a long keep-alive, so that only what the
+        // test sends (not a slow machine's wait) could make the node drop the connection.
+        var configuration = TestNodes.configuration("caller")
+        configuration.keepAlive = .seconds(600)
+        let connection = try await BusNode(configuration: configuration, group: TestNodes.group)
             .connect(host: "127.0.0.1", port: listener.localAddress!.port!)
 
         // The node's own keep-alive pings may come in between on a slow machine: they are not answers.
