@@ -267,10 +267,11 @@ final class RegistryClient: Sendable {
     }
 }
 
-/// 128 random bits, as 32 hex digits (from the system's CSPRNG).
-func randomSecret() -> String {
+/// `words` × 64 random bits, as hex digits (from the system's CSPRNG): 2 words
+/// (128 bits) for an instance key, 4 (256 bits) for a bus token or credential.
+public func randomSecret(words: Int = 2) -> String {
     var generator = SystemRandomNumberGenerator()
-    return (0..<2).map { _ in
+    return (0..<words).map { _ in
         let hex = String(generator.next() as UInt64, radix: 16)
         return String(repeating: "0", count: 16 - hex.count) + hex
     }.joined()

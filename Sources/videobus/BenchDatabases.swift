@@ -20,4 +20,16 @@ enum BenchDatabases {
             try await body(label, database)
         }
     }
+
+    /// Milliseconds of each of `repetitions` runs of `work`, sorted (after five warm-up runs).
+    static func milliseconds(repetitions: Int, _ work: () async throws -> Void) async throws -> [Double] {
+        for _ in 0..<5 { try await work() }
+        var samples: [Double] = []
+        for _ in 0..<repetitions {
+            let started = ContinuousClock.now
+            try await work()
+            samples.append((ContinuousClock.now - started).seconds * 1000)
+        }
+        return samples.sorted()
+    }
 }

@@ -72,14 +72,8 @@ struct BenchPages: AsyncParsableCommand {
 
     /// Median milliseconds of `repetitions` runs (after a few warm-up runs).
     private func time(_ work: () async throws -> Void) async throws -> Double {
-        for _ in 0..<5 { try await work() }
-        var samples: [Double] = []
-        for _ in 0..<repetitions {
-            let started = ContinuousClock.now
-            try await work()
-            samples.append((ContinuousClock.now - started).seconds * 1000)
-        }
-        return samples.sorted()[samples.count / 2]
+        let samples = try await BenchDatabases.milliseconds(repetitions: repetitions, work)
+        return samples[samples.count / 2]
     }
 
     private func format(_ milliseconds: Double) -> String {

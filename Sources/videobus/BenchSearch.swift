@@ -81,14 +81,7 @@ struct BenchSearch: AsyncParsableCommand {
 
     /// Milliseconds of each of `repetitions` calls, sorted (after a few warm-up calls).
     private func time(_ work: () async throws -> Void) async throws -> [Double] {
-        for _ in 0..<5 { try await work() }
-        var samples: [Double] = []
-        for _ in 0..<repetitions {
-            let started = ContinuousClock.now
-            try await work()
-            samples.append((ContinuousClock.now - started).seconds * 1000)
-        }
-        return samples.sorted()
+        try await BenchDatabases.milliseconds(repetitions: repetitions, work)
     }
 
     private func format(_ sorted: [Double], _ quantile: Double) -> String {

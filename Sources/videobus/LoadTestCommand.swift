@@ -117,6 +117,7 @@ struct CallLoad: AsyncParsableCommand {
     func validate() throws {
         guard target.split(separator: ".").count == 2 else { throw ValidationError("\(target) is not service.method") }
         guard ServiceAddress(address) != nil else { throw ValidationError("--target must be host:port") }
+        guard !tenant.isEmpty else { throw ValidationError("--tenant must not be empty") }
         guard keys >= 1, connections >= 1, inFlight >= 1, duration > 0, warmup >= 0 else { throw ValidationError("counts and --duration must be positive") }
         _ = try busToken(tokenOption)
     }

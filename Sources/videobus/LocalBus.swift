@@ -52,15 +52,6 @@ struct LocalBus {
     }
 }
 
-/// A fresh secret of 256 random bits, as 64 hex digits (from the system's CSPRNG).
-func randomHexSecret() -> String {
-    var generator = SystemRandomNumberGenerator()
-    return (0..<4).map { _ in
-        let hex = String(generator.next() as UInt64, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
-    }.joined()
-}
-
 /// Options of the commands a user runs against a bus (`call`, `status`):
 /// the token and registries from the flags, else the environment, else the
 /// files of a `videobus up` running with the same data directory.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BusRuntime
 import BusWire
 import Catalog
 import Foundation
@@ -165,8 +166,8 @@ struct BusSecrets {
 
     static func create(services: [String], in local: LocalBus) throws -> BusSecrets {
         try FileManager.default.createDirectory(at: local.directory, withIntermediateDirectories: true)
-        let token = try busToken(nil) ?? randomHexSecret()
-        let credentials = Dictionary(uniqueKeysWithValues: services.map { ($0, randomHexSecret()) })
+        let token = try busToken(nil) ?? randomSecret(words: 4)
+        let credentials = Dictionary(uniqueKeysWithValues: services.map { ($0, randomSecret(words: 4)) })
         let lines = credentials.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
         try LocalBus.writePrivate("# written by videobus up: one registration secret per service\n" + lines.joined(separator: "\n") + "\n", to: local.credentialsFile)
         try LocalBus.writePrivate(token + "\n", to: local.tokenFile)
