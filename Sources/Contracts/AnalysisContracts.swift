@@ -23,6 +23,11 @@ public enum AnalysisContracts {
 
     public static let events: [EventDescription] = [created.description, updated.description, deleted.description]
 
+    /// A clip's analysis was stored: ingest records its features and score.
+    /// Declared ahead of its publisher (the analysis-store's clip analyses
+    /// are not built yet), so it is not in ``events``; ingest consumes it.
+    public static let clipAnalyzed = EventTopic<ClipAnalyzed>("clip.analyzed", publishedBy: service)
+
     // MARK: - Routes
 
     static let base = "/api/video-analysis/"
@@ -241,6 +246,35 @@ public enum AnalysisContracts {
             .init(CodingKeys.id, Schemas.analysisID),
             .init(CodingKeys.videoId, Schemas.videoID),
         ])
+    }
+
+    /// Payload of `clip.analyzed`.
+    public struct ClipAnalyzed: Contract, Hashable {
+        public var clipId: String
+        public var assetId: String
+        /// In [0, 1].
+        public var score: Double
+        public var features: [String: Double]
+
+        public init(clipId: String, assetId: String, score: Double, features: [String: Double]) {
+            self.clipId = clipId
+            self.assetId = assetId
+            self.score = score
+            self.features = features
+        }
+
+        public enum CodingKeys: String, CodingKey {
+            case score, features
+            case clipId = "clip_id"
+            case assetId = "asset_id"
+        }
+
+        public static let schema = JSONSchema.object([
+            .init(CodingKeys.clipId, IngestContracts.Schemas.resourceID),
+            .init(CodingKeys.assetId, IngestContracts.Schemas.resourceID),
+            .init(CodingKeys.score, IngestContracts.MediaSchemas.score),
+            .init(CodingKeys.features, IngestContracts.MediaSchemas.features),
+        ], description: "A clip's analysis: its score and numeric features.")
     }
 
     /// The field schemas the messages share.

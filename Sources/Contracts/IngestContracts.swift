@@ -1,7 +1,7 @@
 import Foundation
 
-/// The ingest service's bus methods, events and REST routes (first part:
-/// tenants, users and API keys). Every JSON key is spelled out in a
+/// The ingest service's bus methods, events and REST routes: tenants, users
+/// and API keys here, assets and clips in `IngestContracts+Media.swift`. Every JSON key is spelled out in a
 /// `CodingKeys` and described by the type's schema.
 public enum IngestContracts {
     public static let service = "ingest"
@@ -34,7 +34,7 @@ public enum IngestContracts {
         createUser.description, getUser.description, updateUser.description, deleteUser.description, listUsers.description, me.description,
         createKey.description, listKeys.description, deleteKey.description,
         authenticate.description, anonymous.description, createTenant.description, listTenants.description,
-    ]
+    ] + mediaMethods
 
     // MARK: - Events
 
@@ -42,7 +42,7 @@ public enum IngestContracts {
     public static let userDeleted = EventTopic<UserEvent>("user.deleted", publishedBy: service)
     public static let keyRevoked = EventTopic<KeyEvent>("api_key.revoked", publishedBy: service)
 
-    public static let events: [EventDescription] = [userCreated.description, userDeleted.description, keyRevoked.description]
+    public static let events: [EventDescription] = [userCreated.description, userDeleted.description, keyRevoked.description] + mediaEvents
 
     // MARK: - Routes
 
@@ -72,7 +72,7 @@ public enum IngestContracts {
                   nextPageField: APIKeyPage.CodingKeys.nextCursor.stringValue),
         HTTPRoute(.delete, users + "/{id}/api-keys/{key_id}", calls: deleteKey, summary: "Revoke an API key", operationID: "deleteAPIKey",
                   parameters: [idParameter, keyIDParameter], status: 204, failures: [forbidden, .init(404, "No such key of this user")]),
-    ]
+    ] + mediaRoutes
 
     // MARK: - Users
 

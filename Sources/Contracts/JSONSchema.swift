@@ -73,6 +73,14 @@ public struct JSONSchema: Sendable {
         return schema
     }
 
+    /// A JSON number (a binary float on the wire); bounds are whole numbers here.
+    public static func number(minimum: Int64? = nil, maximum: Int64? = nil, description: String? = nil) -> JSONSchema {
+        var schema = JSONSchema(.number, description: description)
+        schema.minimum = minimum
+        schema.maximum = maximum
+        return schema
+    }
+
     public static func array(of items: JSONSchema, description: String? = nil) -> JSONSchema {
         JSONSchema(.array(items), description: description)
     }

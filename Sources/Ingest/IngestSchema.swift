@@ -9,7 +9,7 @@ import Storage
 /// on it.
 public enum IngestSchema {
     /// The tables whose rows belong to a tenant (for row-level security).
-    public static let tenantTables = ["app_user", "api_key"]
+    public static let tenantTables = ["app_user", "api_key", "asset", "clip"]
     /// The tables every tenant shares.
     public static let systemTables = ["tenant", "api_key_index"]
 
@@ -123,8 +123,92 @@ public enum IngestSchema {
         Idempotency.migration(id: 6),
         Outbox.tenantMigration(id: 7),
         Idempotency.tenantMigration(id: 8),
-        Migration.tenantIsolation(id: 9, tables: tenantTables),
+        Migration.tenantIsolation(id: 9, tables: ["app_user", "api_key"]),
+        Migration(id: 10, name: "create_asset", sqlite: assetTable(dialect: .sqlite), postgres: assetTable(dialect: .postgres)),
+        Migration(id: 11, name: "create_clip", sqlite: clipTable(dialect: .sqlite), postgres: clipTable(dialect: .postgres)),
+        Migration.tenantIsolation(id: 12, name: "tenant_isolation_media", tables: ["asset", "clip"]),
     ]
+
+    /// Assets: `source_url` unique among the tenant's live assets; lists
+    /// newest first, overall or of one status, each from its own index.
+    static func assetTable(dialect: SQLDialect) -> String {
+        let (integer, real, strict) = types(dialect)
+        return """
+            CREATE TABLE asset (
+                tenant_id TEXT NOT NULL,
+                id TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                source_url TEXT NOT NULL,
+                title TEXT,
+                status TEXT NOT NULL CHECK (status IN ('PENDING', 'PROCESSING', 'READY', 'FAILED', 'ARCHIVED')),
+                size_bytes \(integer) CHECK (size_bytes >= 0),
+                duration_s \(real) CHECK (duration_s >= 0),
+                width INTEGER CHECK (width > 0),
+                height INTEGER CHECK (height > 0),
+                fps \(real) CHECK (fps > 0),
+                mime_type TEXT,
+                video_codec TEXT,
+                audio_codec TEXT,
+                error TEXT,
+                metadata \(json("metadata", dialect: dialect)) NOT NULL,
+                created_at \(integer) NOT NULL,
+                updated_at \(integer) NOT NULL,
+                deleted_at \(integer),
+                PRIMARY KEY (tenant_id, id),
+                CHECK (status <> 'FAILED' OR error IS NOT NULL)
+            )\(strict);
+            CREATE UNIQUE INDEX asset_source_url ON asset (tenant_id, source_url) WHERE deleted_at IS NULL;
+            CREATE INDEX asset_newest ON asset (tenant_id, created_at DESC, id DESC) WHERE deleted_at IS NULL;
+            CREATE INDEX asset_newest_by_status ON asset (tenant_id, status, created_at DESC, id DESC) WHERE deleted_at IS NULL
+            """
+    }
+
+    /// Clips: listed by start time; the top clips (scored, not rejected,
+    /// best first) of an asset or of the tenant read from partial indexes
+    /// in that order, so `clips.top` never sorts.
+    static func clipTable(dialect: SQLDialect) -> String {
+        let (integer, real, strict) = types(dialect)
+        let scored = "deleted_at IS NULL AND score IS NOT NULL AND status <> 'REJECTED'"
+        return """
+            CREATE TABLE clip (
+                tenant_id TEXT NOT NULL,
+                id TEXT NOT NULL,
+                asset_id TEXT NOT NULL,
+                start_s \(real) NOT NULL,
+                end_s \(real) NOT NULL,
+                label TEXT,
+                status TEXT NOT NULL CHECK (status IN ('PENDING', 'ANALYZED', 'SCORED', 'PUBLISHED', 'REJECTED')),
+                score \(real) CHECK (score >= 0 AND score <= 1),
+                rank INTEGER CHECK (rank >= 1),
+                features \(json("features", dialect: dialect)),
+                created_at \(integer) NOT NULL,
+                updated_at \(integer) NOT NULL,
+                deleted_at \(integer),
+                PRIMARY KEY (tenant_id, id),
+                FOREIGN KEY (tenant_id, asset_id) REFERENCES asset (tenant_id, id),
+                CHECK (start_s >= 0 AND start_s < end_s)
+            )\(strict);
+            CREATE INDEX clip_by_start ON clip (tenant_id, asset_id, start_s, id) WHERE deleted_at IS NULL;
+            CREATE INDEX clip_top_of_asset ON clip (tenant_id, asset_id, score DESC, start_s, id) WHERE \(scored);
+            CREATE INDEX clip_top ON clip (tenant_id, score DESC, start_s, id) WHERE \(scored)
+            """
+    }
+
+    /// Column types: 64-bit integer, double, and SQLite's STRICT.
+    static func types(_ dialect: SQLDialect) -> (integer: String, real: String, strict: String) {
+        switch dialect {
+        case .sqlite: ("INTEGER", "REAL", " STRICT")
+        case .postgres: ("BIGINT", "DOUBLE PRECISION", "")
+        }
+    }
+
+    /// A JSON column's type (nullable: the caller adds NOT NULL).
+    static func json(_ column: String, dialect: SQLDialect) -> String {
+        switch dialect {
+        case .sqlite: "TEXT CHECK (\(column) IS NULL OR json_valid(\(column)))"
+        case .postgres: "JSONB"
+        }
+    }
 
     /// No sample data: the `default` tenant comes with the first migration,
     /// and `videobus tenant create` makes the rest.
