@@ -5,12 +5,15 @@ import NIOCore
 enum ParameterValue: Equatable {
     case string(String)
     case integer(Int64)
+    /// Finite: a query string cannot smuggle NaN or infinity into a JSON body.
+    case number(Double)
 
     /// As `JSONSerialization` takes it.
     var json: Any {
         switch self {
         case .string(let text): text
         case .integer(let number): number
+        case .number(let number): number
         }
     }
 
@@ -27,6 +30,8 @@ enum ParameterValue: Equatable {
             switch field.value {
             case .string(let text): writeJSONString(text, to: &buffer)
             case .integer(let number): buffer.writeString(String(number))
+            // Swift's shortest round-trip form is valid JSON for finite numbers (1e-05, 0.7).
+            case .number(let number): buffer.writeString(number.description)
             }
         }
         buffer.writeStaticString("}")

@@ -162,6 +162,7 @@ struct RouteHandler: Sendable {
             if parameter.required { throw APIError(.unprocessableContent, "\(parameter.name) is required", code: "invalid-argument") }
             return nil
         }
+        if case .number = parameter.schema.kind { return .number(try number(parameter, raw)) }
         guard case .integer = parameter.schema.kind else { return .string(raw) }
         guard let number = Int64(raw) else {
             throw APIError(.unprocessableContent, "\(parameter.name) must be an integer, got \(raw)", code: "invalid-argument")
@@ -173,6 +174,20 @@ struct RouteHandler: Sendable {
             throw APIError(.unprocessableContent, "\(parameter.name) must be at most \(maximum), got \(number)", code: "invalid-argument")
         }
         return .integer(number)
+    }
+
+    /// A number parameter: finite, within its declared bounds.
+    static func number(_ parameter: HTTPRoute.Parameter, _ raw: String) throws -> Double {
+        guard let number = Double(raw), number.isFinite else {
+            throw APIError(.unprocessableContent, "\(parameter.name) must be a number, got \(raw)", code: "invalid-argument")
+        }
+        if let minimum = parameter.schema.minimum, number < Double(minimum) {
+            throw APIError(.unprocessableContent, "\(parameter.name) must be at least \(minimum), got \(raw)", code: "invalid-argument")
+        }
+        if let maximum = parameter.schema.maximum, number > Double(maximum) {
+            throw APIError(.unprocessableContent, "\(parameter.name) must be at most \(maximum), got \(raw)", code: "invalid-argument")
+        }
+        return number
     }
 
     /// The `Idempotency-Key` header: 1 to 255 visible ASCII characters.

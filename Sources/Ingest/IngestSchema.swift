@@ -210,7 +210,13 @@ public enum IngestSchema {
         }
     }
 
-    /// No sample data: the `default` tenant comes with the first migration,
-    /// and `videobus tenant create` makes the rest.
-    public static let schema = ServiceSchema(service: IngestContracts.service, migrations: migrations) { _ in 0 }
+    /// The Gateway API seed's sample data in the `default` tenant (which
+    /// comes with the first migration): three users, one of each role, and
+    /// two READY assets with eleven clips, eight of them scored and ranked.
+    /// Idempotent: users whose email and assets whose source URL exist are
+    /// left alone (with their clips).
+    public static let schema = ServiceSchema(service: IngestContracts.service, migrations: migrations) { database in
+        try await database.write(tenant: IngestContracts.defaultTenant) { session in try Samples.insert(session) }
+    }
+
 }

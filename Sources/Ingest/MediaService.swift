@@ -114,7 +114,7 @@ public struct MediaService: Sendable {
                     throw BusError(.invalidArgument, "error can be set only on a FAILED asset (or with status FAILED)")
                 }
                 if let durationS, let end = try Self.latestClipEnd(session, tenant: tenant, assetID: id), end > durationS {
-                    throw BusError(.conflict, "duration_s \(durationS) is shorter than a clip of asset \(id), which ends at \(end) s")
+                    throw BusError(.conflict, "duration_s \(Validate.number(durationS)) is shorter than a clip of asset \(id), which ends at \(Validate.number(end)) s")
                 }
                 let unchanged = to == from && title == nil && sizeBytes == nil && durationS == nil && width == nil && height == nil
                     && fps == nil && videoCodec == nil && audioCodec == nil && error == nil && metadata == nil
@@ -390,7 +390,7 @@ public struct MediaService: Sendable {
         let asset = try asset(row)
         if asset.status == AssetStatus.archived.rawValue { throw BusError(.conflict, "asset \(assetID) is ARCHIVED: no new clips") }
         if let duration = asset.durationS, end > duration {
-            throw BusError(.invalidArgument, "end_s \(end) is beyond the asset's duration_s \(duration)")
+            throw BusError(.invalidArgument, "end_s \(Validate.number(end)) is beyond the asset's duration_s \(Validate.number(duration))")
         }
         let id = ResourceID.make(), now = Timestamp.now()
         try session.execute("""

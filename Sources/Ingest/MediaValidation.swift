@@ -9,6 +9,11 @@ extension MediaService {
     enum Validate {
         static let schemes: Set<String> = ["http", "https", "gs", "s3"]
 
+        /// A number as JSON writes it (`100`, not `100.0`), for messages.
+        static func number(_ value: Double) -> String {
+            value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : "\(value)"
+        }
+
         /// An http, https, gs or s3 URL with a host, without spaces or control characters.
         static func sourceURL(_ text: String) throws(BusError) -> String {
             let refused = BusError(.invalidArgument, "source_url must be an http, https, gs or s3 URL with a host (e.g. https://example.com/video.mp4)")
@@ -50,7 +55,7 @@ extension MediaService {
         static func duration(_ value: Double?) throws(BusError) -> Double? {
             guard let value else { return nil }
             guard value.isFinite, value >= 0, value <= Double(MediaLimits.maxDurationS) else {
-                throw BusError(.invalidArgument, "duration_s must be a number from 0 to \(MediaLimits.maxDurationS), got \(value)")
+                throw BusError(.invalidArgument, "duration_s must be a number from 0 to \(MediaLimits.maxDurationS), got \(number(value))")
             }
             return value
         }
@@ -63,7 +68,7 @@ extension MediaService {
 
         static func fps(_ value: Double?) throws(BusError) -> Double? {
             guard let value else { return nil }
-            guard value.isFinite, value > 0, value <= 1000 else { throw BusError(.invalidArgument, "fps must be more than 0 and at most 1000, got \(value)") }
+            guard value.isFinite, value > 0, value <= 1000 else { throw BusError(.invalidArgument, "fps must be more than 0 and at most 1000, got \(number(value))") }
             return value
         }
 
@@ -116,16 +121,16 @@ extension MediaService {
 
         /// `0 ≤ start < end`, both finite (the asset's duration is checked against it in the transaction).
         static func segment(start: Double, end: Double) throws(BusError) -> (Double, Double) {
-            guard start.isFinite, start >= 0 else { throw BusError(.invalidArgument, "start_s must be a number of at least 0, got \(start)") }
+            guard start.isFinite, start >= 0 else { throw BusError(.invalidArgument, "start_s must be a number of at least 0, got \(number(start))") }
             guard end.isFinite, end <= Double(MediaLimits.maxDurationS) else {
-                throw BusError(.invalidArgument, "end_s must be a number of at most \(MediaLimits.maxDurationS), got \(end)")
+                throw BusError(.invalidArgument, "end_s must be a number of at most \(MediaLimits.maxDurationS), got \(number(end))")
             }
-            guard start < end else { throw BusError(.invalidArgument, "start_s (\(start)) must be less than end_s (\(end))") }
+            guard start < end else { throw BusError(.invalidArgument, "start_s (\(number(start))) must be less than end_s (\(number(end)))") }
             return (start, end)
         }
 
         static func score(_ value: Double, field: String) throws(BusError) -> Double {
-            guard value.isFinite, (0...1).contains(value) else { throw BusError(.invalidArgument, "\(field) must be a number from 0 to 1, got \(value)") }
+            guard value.isFinite, (0...1).contains(value) else { throw BusError(.invalidArgument, "\(field) must be a number from 0 to 1, got \(number(value))") }
             return value
         }
     }

@@ -16,13 +16,18 @@ import Testing
     }
 
     func check<T: Codable & Sendable>(_ value: T, _ name: String) throws {
-        let schema = try Self.json("schemas/methods/ingest.\(name).schema.json") as! [String: Any]
+        try check(value, file: "ingest.\(name)")
+    }
+
+    /// `file`: the base name of the schema and example files (`analysis-store.clip-analyzed`).
+    func check<T: Codable & Sendable>(_ value: T, file name: String) throws {
+        let schema = try Self.json("schemas/methods/\(name).schema.json") as! [String: Any]
         let properties = Set((schema["properties"] as? [String: Any] ?? [:]).keys)
         let required = Set(schema["required"] as? [String] ?? [])
         let encoded = try JSONSerialization.jsonObject(with: Data(JSONBody.encode(value).readableBytesView)) as! [String: Any]
         #expect(Set(encoded.keys).isSubset(of: properties), "\(name): Swift encodes \(Set(encoded.keys).subtracting(properties)) the schema lacks")
         #expect(required.isSubset(of: Set(encoded.keys)), "\(name): the schema requires \(required.subtracting(encoded.keys)) Swift does not encode")
-        for example in try Self.json("vectors/methods/ingest.\(name).json") as! [Any] {
+        for example in try Self.json("vectors/methods/\(name).json") as! [Any] {
             let data = try JSONSerialization.data(withJSONObject: example)
             #expect(throws: Never.self, "an example of \(name) does not decode into \(T.self)") { _ = try JSONBody.decode(T.self, from: ByteBuffer(bytes: data)) }
         }
@@ -55,6 +60,42 @@ import Testing
         try check(C.TenantPage(tenants: [C.Tenant(id: "default", name: "default", createdAt: user.createdAt)]), "tenants.page")
         try check(C.UserEvent(id: user.id), "user-event")
         try check(C.KeyEvent(id: user.id, userId: user.id), "key-event")
+
+        // Assets and clips, and the clip.analyzed payload ingest consumes.
+        let asset = C.Asset(
+            id: "cmwqv2k9rbhd1rzyn4pxq7a2e", userId: "cmwqtdjauhoy2z9zj6dk2mdog", sourceUrl: "https://storage.example.com/videos/launch.mp4",
+            title: nil, status: "PENDING", sizeBytes: nil, durationS: nil, width: nil, height: nil, fps: nil, mimeType: nil,
+            videoCodec: nil, audioCodec: nil, error: nil, metadata: [:], createdAt: "2026-11-21T19:41:45.845Z", updatedAt: "2026-11-21T19:41:45.845Z"
+        )
+        let clip = C.Clip(
+            id: "cmwqv5b7zbhd4rzyn3q5s7t9v", assetId: asset.id, startS: 12.5, endS: 30.25, label: nil, status: "SCORED", score: 0.87, rank: 1,
+            features: ["motion": 0.62], createdAt: "2026-11-21T20:02:41.734Z", updatedAt: "2026-11-21T20:05:09.262Z"
+        )
+        try check(C.CreateAssetRequest(sourceUrl: asset.sourceUrl, title: "Launch", sizeBytes: 734_003_200, durationS: 95.5, mimeType: "video/mp4", metadata: [:]),
+                  "assets.create.request")
+        try check(C.AssetRequest(id: asset.id), "assets.get.request")
+        try check(C.AssetRequest(id: asset.id), "assets.delete.request")
+        try check(C.UpdateAssetRequest(id: asset.id, changes: C.AssetChanges(
+            status: "FAILED", title: "T", sizeBytes: 1, durationS: 2, width: 3, height: 4, fps: 25, videoCodec: "h264", audioCodec: "aac",
+            error: "decoder: unsupported profile", metadata: [:]
+        )), "assets.update.request")
+        try check(C.ListAssetsRequest(status: "READY", limit: 10, cursor: "1795290182310.cmwqv3m0tbhd2rzynb8c1d5fg"), "assets.list.request")
+        try check(asset, "asset")
+        try check(C.AssetPage(assets: [asset], nextCursor: "1795290105845.cmwqv2k9rbhd1rzyn4pxq7a2e"), "assets.page")
+        try check(C.CreateClipRequest(assetId: asset.id, startS: 0, endS: 12.5, label: "opening"), "clips.create.request")
+        try check(C.ClipRequest(id: clip.id), "clips.get.request")
+        try check(C.ClipRequest(id: clip.id), "clips.delete.request")
+        try check(C.UpdateClipRequest(id: clip.id, status: "PUBLISHED", label: "demo"), "clips.update.request")
+        try check(C.ListClipsRequest(assetId: asset.id, limit: 2, cursor: "12.5~\(clip.id)"), "clips.list.request")
+        try check(clip, "clip")
+        try check(C.ClipPage(clips: [clip], nextCursor: "12.5~\(clip.id)"), "clips.page")
+        try check(C.TopClipsRequest(assetId: asset.id, limit: 5, minScore: 0.7), "clips.top.request")
+        try check(C.TopClips(clips: [clip]), "clips.top")
+        try check(C.AssetEvent(id: asset.id, userId: asset.userId, status: "PENDING"), "asset-event")
+        try check(C.AssetStatusChange(id: asset.id, from: "PROCESSING", to: "READY"), "asset-status-change")
+        try check(C.ClipEvent(id: clip.id, assetId: asset.id), "clip-event")
+        try check(AnalysisContracts.ClipAnalyzed(clipId: clip.id, assetId: asset.id, score: 0.87, features: ["motion": 0.62]),
+                  file: "analysis-store.clip-analyzed")
     }
 
     /// `me` is flat: the user's fields beside the tenant's, and it decodes back.

@@ -14,22 +14,31 @@ import Testing
         var registryFlag: [String]
         /// --database-url, and on PostgreSQL the owner's --migrations-database-url.
         var databaseFlags: [String]
+        /// The same for ingest's database.
+        var ingestDatabaseFlags: [String]
         var port: Int
 
         /// `anonymous`: requests without a key are the `default` tenant's, as under `videobus up`.
-        static func start(_ engine: Engine, gatewayOptions: [String] = [], anonymous: Bool = true) async throws -> (Stack, @Sendable () async -> Void) {
+        /// The analysis-store's database is on `engine`, ingest's on `ingestEngine`.
+        static func start(
+            _ engine: Engine, ingestEngine: Engine = .sqlite, gatewayOptions: [String] = [], anonymous: Bool = true
+        ) async throws -> (Stack, @Sendable () async -> Void) {
             let (owner, url, cleanup) = try await TestDatabases.freshURLs(engine)
             let databaseFlags = ["--database-url", url] + (engine == .postgres ? ["--migrations-database-url", owner] : [])
             let registry = try VideobusProcess(["registry", "--port", "0"])
             let registryFlag = ["--registry", "127.0.0.1:\(try await registry.listeningPort())"]
             let store = try VideobusProcess(["serve", "analysis-store"] + databaseFlags + registryFlag)
             _ = try await store.listeningPort()
-            let (ingestURL, ingestCleanup) = try await TestDatabases.freshURL(.sqlite)
-            let ingest = try VideobusProcess(["serve", "ingest", "--database-url", ingestURL] + registryFlag)
+            let (ingestOwner, ingestURL, ingestCleanup) = try await TestDatabases.freshURLs(ingestEngine)
+            let ingestDatabaseFlags = ["--database-url", ingestURL] + (ingestEngine == .postgres ? ["--migrations-database-url", ingestOwner] : [])
+            let ingest = try VideobusProcess(["serve", "ingest"] + ingestDatabaseFlags + registryFlag)
             _ = try await ingest.listeningPort()
             let gateway = try VideobusProcess(["gateway", "--port", "0"] + registryFlag + (anonymous ? ["--anonymous-tenant", "default"] : []) + gatewayOptions)
             let port = try await gateway.listeningPort()
-            let stack = Stack(registry: registry, store: store, ingest: ingest, gateway: gateway, registryFlag: registryFlag, databaseFlags: databaseFlags, port: port)
+            let stack = Stack(
+                registry: registry, store: store, ingest: ingest, gateway: gateway, registryFlag: registryFlag,
+                databaseFlags: databaseFlags, ingestDatabaseFlags: ingestDatabaseFlags, port: port
+            )
             let cleanups: @Sendable () async -> Void = {
                 await cleanup()
                 await ingestCleanup()

@@ -510,6 +510,59 @@ METHOD_COUNTER_EXAMPLES = [
                           "count": 1}, "a key without last_used_at"),
     ("ingest.tenants.create.request", {"name": "-acme"}, "a tenant name starting with -"),
     ("ingest.tenants.create.request", {"name": "a" * 64}, "a tenant name of 64 characters"),
+    ("ingest.assets.create.request", {"title": "Launch"}, "no source_url"),
+    ("ingest.assets.create.request", {"source_url": "ftp://files.example.com/launch.mp4"}, "a source_url with ftp://"),
+    ("ingest.assets.create.request", {"source_url": "https:///launch.mp4"}, "a source_url without a host"),
+    ("ingest.assets.create.request", {"source_url": "https://example.com/my video.mp4"}, "a space in source_url"),
+    ("ingest.assets.create.request", {"source_url": "https://example.com/" + "v" * 2029}, "a source_url of 2049 characters"),
+    ("ingest.assets.create.request", {"source_url": "https://example.com/v.mp4", "size_bytes": -1}, "a negative size_bytes"),
+    ("ingest.assets.create.request", {"source_url": "https://example.com/v.mp4", "duration_s": 864001}, "a duration_s over ten days"),
+    ("ingest.assets.create.request", {"source_url": "https://example.com/v.mp4", "mime_type": "video"}, "a mime_type without a subtype"),
+    ("ingest.assets.create.request", {"source_url": "https://example.com/v.mp4", "metadata": []}, "metadata not an object"),
+    ("ingest.assets.create.request", {"source_url": "https://example.com/v.mp4", "title": "a\nb"}, "a control character in title"),
+    ("ingest.assets.update.request", {"status": "READY"}, "no id"),
+    ("ingest.assets.update.request", {"id": "cmwqv2k9rbhd1rzyn4pxq7a2e", "status": "DONE"}, "an unknown asset status"),
+    ("ingest.assets.update.request", {"id": "cmwqv2k9rbhd1rzyn4pxq7a2e", "status": "ready"}, "an asset status in lower case"),
+    ("ingest.assets.update.request", {"id": "cmwqv2k9rbhd1rzyn4pxq7a2e", "fps": 0}, "fps 0"),
+    ("ingest.assets.update.request", {"id": "cmwqv2k9rbhd1rzyn4pxq7a2e", "width": 0}, "width 0"),
+    ("ingest.assets.update.request", {"id": "cmwqv2k9rbhd1rzyn4pxq7a2e", "height": 65537}, "height 65537"),
+    ("ingest.assets.update.request", {"id": "cmwqv2k9rbhd1rzyn4pxq7a2e", "status": "FAILED", "error": " "},
+     "an error of whitespace only"),
+    ("ingest.assets.list.request", {"limit": 501}, "limit 501"),
+    ("ingest.asset", {"id": "cmwqv2k9rbhd1rzyn4pxq7a2e", "user_id": "cmwqtdjauhoy2z9zj6dk2mdog",
+                      "source_url": "https://storage.example.com/videos/launch.mp4", "status": "PENDING", "metadata": {},
+                      "created_at": "2026-11-21T19:41:45.845Z", "updated_at": "2026-11-21T19:41:45.845Z"},
+     "unknown facts left out instead of null"),
+    ("ingest.clips.create.request", {"id": "cmwqv3m0tbhd2rzynb8c1d5fg", "start_s": -1, "end_s": 12.5}, "a negative start_s"),
+    ("ingest.clips.create.request", {"id": "cmwqv3m0tbhd2rzynb8c1d5fg", "start_s": 0}, "no end_s"),
+    ("ingest.clips.create.request", {"start_s": 0, "end_s": 12.5}, "no asset id"),
+    ("ingest.clips.create.request", {"id": "cmwqv3m0tbhd2rzynb8c1d5fg", "start_s": 0, "end_s": 864000.5}, "an end_s over ten days"),
+    ("ingest.clips.create.request", {"id": "cmwqv3m0tbhd2rzynb8c1d5fg", "start_s": "0", "end_s": 12.5}, "start_s as a string"),
+    ("ingest.clips.update.request", {"id": "cmwqv5a1xbhd3rzyn0k2m4n6p", "status": "published"}, "a clip status in lower case"),
+    ("ingest.clips.update.request", {"id": "cmwqv5a1xbhd3rzyn0k2m4n6p", "status": "READY"}, "an asset status for a clip"),
+    ("ingest.clips.update.request", {"id": "cmwqv5a1xbhd3rzyn0k2m4n6p", "label": "x" * 201}, "a label of 201 characters"),
+    ("ingest.clips.list.request", {"id": "cmwqv3m0tbhd2rzynb8c1d5fg", "cursor": "1795290182310.cmwqv3m0tbhd2rzynb8c1d5fg"},
+     "a cursor of another list (created_at.id, not start_s~id)"),
+    ("ingest.clips.top.request", {"min_score": 1.5}, "a min_score of 1.5"),
+    ("ingest.clips.top.request", {"limit": -1}, "limit -1"),
+    ("ingest.clips.top.request", {"limit": 501}, "limit 501"),
+    ("ingest.clip", {"id": "cmwqv5b7zbhd4rzyn3q5s7t9v", "asset_id": "cmwqv3m0tbhd2rzynb8c1d5fg", "start_s": 12.5, "end_s": 30.25,
+                     "label": None, "status": "SCORED", "score": 1.5, "rank": 1, "features": {"motion": 0.62},
+                     "created_at": "2026-11-21T20:02:41.734Z", "updated_at": "2026-11-21T20:05:09.262Z"}, "a score of 1.5"),
+    ("ingest.clip", {"id": "cmwqv5b7zbhd4rzyn3q5s7t9v", "asset_id": "cmwqv3m0tbhd2rzynb8c1d5fg", "start_s": 12.5, "end_s": 30.25,
+                     "label": None, "status": "SCORED", "score": 0.87, "rank": 0, "features": {"motion": 0.62},
+                     "created_at": "2026-11-21T20:02:41.734Z", "updated_at": "2026-11-21T20:05:09.262Z"}, "rank 0"),
+    ("ingest.clips.top", {"clips": []}, "no count"),
+    ("ingest.asset-event", {"id": "cmwqv2k9rbhd1rzyn4pxq7a2e", "user_id": "cmwqtdjauhoy2z9zj6dk2mdog"}, "no status"),
+    ("ingest.asset-status-change", {"id": "cmwqv2k9rbhd1rzyn4pxq7a2e", "from": "PENDING", "to": "Processing"},
+     "an asset status in mixed case"),
+    ("ingest.clip-event", {"id": "cmwqv5a1xbhd3rzyn0k2m4n6p"}, "no asset_id"),
+    ("analysis-store.clip-analyzed", {"clip_id": "cmwqv5b7zbhd4rzyn3q5s7t9v", "asset_id": "cmwqv3m0tbhd2rzynb8c1d5fg",
+                                      "score": 1.5, "features": {}}, "a score of 1.5"),
+    ("analysis-store.clip-analyzed", {"clip_id": "cmwqv5b7zbhd4rzyn3q5s7t9v", "asset_id": "cmwqv3m0tbhd2rzynb8c1d5fg",
+                                      "score": 0.5, "features": {"motion": "high"}}, "a feature that is not a number"),
+    ("analysis-store.clip-analyzed", {"clip_id": "cmwqv5b7zbhd4rzyn3q5s7t9v", "asset_id": "cmwqv3m0tbhd2rzynb8c1d5fg",
+                                      "features": {}}, "no score"),
 ]
 
 
@@ -537,6 +590,56 @@ def _method_example_problems(schema: str, body: dict) -> list[str]:
             problems.append("an analysis's updated_at is before its created_at")
         if body.get("next_cursor") is not None and not analyses:
             problems.append("next_cursor on an empty page")
+    elif schema == "ingest.asset":
+        problems += _asset_problems(body)
+    elif schema == "ingest.clip":
+        problems += _clip_problems(body)
+    elif schema in ("ingest.assets.page", "ingest.clips.page", "ingest.clips.top"):
+        items = body["assets" if schema == "ingest.assets.page" else "clips"]
+        if body["count"] != len(items):
+            problems.append(f"count {body['count']} is not the number of items ({len(items)})")
+        if schema == "ingest.assets.page":
+            keys, order = [(a["created_at"], a["id"]) for a in items], "newest first (created_at, then id, descending)"
+            ordered = keys == sorted(keys, reverse=True)
+            problems += [p for a in items for p in _asset_problems(a)]
+        elif schema == "ingest.clips.page":
+            keys, order = [(c["start_s"], c["id"]) for c in items], "by start_s, then id"
+            ordered = keys == sorted(keys)
+        else:
+            keys, order = [(-(c["score"] or 0), c["start_s"], c["id"]) for c in items], "best score first (then start_s, id)"
+            ordered = keys == sorted(keys)
+            if any(c["score"] is None or c["status"] == "REJECTED" for c in items):
+                problems.append("an unscored or rejected clip among the top clips")
+        if not ordered:
+            problems.append(f"items are not {order}")
+        if schema != "ingest.assets.page":
+            problems += [p for c in items for p in _clip_problems(c)]
+        if body.get("next_cursor") is not None and not items:
+            problems.append("next_cursor on an empty page")
+    return problems
+
+
+def _asset_problems(asset: dict) -> list[str]:
+    problems = []
+    if asset["updated_at"] < asset["created_at"]:
+        problems.append(f"asset {asset['id']}: updated_at is before created_at")
+    if asset["status"] == "FAILED" and not asset["error"]:
+        problems.append(f"asset {asset['id']}: FAILED without error")
+    if asset["error"] is not None and asset["status"] not in ("FAILED", "ARCHIVED"):
+        problems.append(f"asset {asset['id']}: an error on a {asset['status']} asset")
+    return problems
+
+
+def _clip_problems(clip: dict) -> list[str]:
+    problems = []
+    if not clip["start_s"] < clip["end_s"]:
+        problems.append(f"clip {clip['id']}: start_s is not before end_s")
+    if clip["updated_at"] < clip["created_at"]:
+        problems.append(f"clip {clip['id']}: updated_at is before created_at")
+    if (clip["score"] is None) != (clip["features"] is None):
+        problems.append(f"clip {clip['id']}: score and features are recorded together")
+    if clip["rank"] is not None and (clip["score"] is None or clip["status"] == "REJECTED"):
+        problems.append(f"clip {clip['id']}: a rank without a score, or on a rejected clip")
     return problems
 
 
