@@ -750,9 +750,9 @@ extension IngestContracts {
 
     public enum MediaSchemas {
         public static let sourceURL = JSONSchema.string(
-            minLength: 1, maxLength: MediaLimits.maxSourceURLLength, patterns: ["^(https?|gs|s3)://[^\\s\\u0000-\\u001f\\u007f]+$"],
+            minLength: 1, maxLength: MediaLimits.maxSourceURLLength, patterns: [MediaLimits.sourceURLPattern],
             example: "https://storage.example.com/videos/launch.mp4",
-            description: "Where the video is: an http, https, gs or s3 URL with a host; unique in the tenant (among assets not deleted)."
+            description: "Where the video is: an http, https, gs or s3 URL (scheme in lower case) with a host, in ASCII (anything else percent-encoded); unique in the tenant (among assets not deleted)."
         )
         public static let title = JSONSchema.string(maxLength: 500, patterns: [Schemas.noControlCharacters], example: "Launch keynote", description: "Without control characters.")
         public static let assetStatus = JSONSchema.string(
@@ -763,11 +763,14 @@ extension IngestContracts {
         public static let sizeBytes = JSONSchema.integer(minimum: 0, description: "The file's size in bytes (64-bit).")
         public static let duration = JSONSchema.number(minimum: 0, maximum: MediaLimits.maxDurationS, description: "The video's length in seconds.")
         public static let pixels = JSONSchema.integer(minimum: 1, maximum: 65536, description: "Pixels.")
-        public static let fps = JSONSchema.number(minimum: 0, maximum: 1000, description: "Frames per second; more than 0.")
+        public static let fps = JSONSchema.number(exclusiveMinimum: 0, maximum: 1000, description: "Frames per second.")
         public static let mimeType = JSONSchema.string(maxLength: 127, patterns: ["^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$"], example: "video/mp4", description: "type/subtype.")
         public static let codec = JSONSchema.string(maxLength: 64, patterns: [Schemas.noControlCharacters], example: "h264", description: "A codec's name.")
-        public static let error = JSONSchema.string(maxLength: 10000, patterns: ["^[^\\u0000]*$"], example: "decoder: unsupported profile", description: "Why processing failed: required (not empty) with status FAILED, cleared by the retry to PENDING.")
-        public static let metadata = JSONSchema(.anyObject, description: "Free-form: any JSON object of at most 64 KiB; `{}` when not given.")
+        public static let error = JSONSchema.string(
+            minLength: 1, maxLength: 10000, patterns: ["^[^\\u0000]*$"], example: "decoder: unsupported profile",
+            description: "Why processing failed: not empty, no NUL. An asset moves to FAILED only with one (given then or before); the retry to PENDING clears it."
+        )
+        public static let metadata = JSONSchema(.anyObject, description: "Free-form: any JSON object of at most 64 KiB (as compact JSON); `{}` when not given.")
         public static let seconds = JSONSchema.number(minimum: 0, maximum: MediaLimits.maxDurationS, description: "Seconds from the asset's start: 0 ≤ start_s < end_s, and end_s ≤ the asset's duration_s when known.")
         public static let label = JSONSchema.string(maxLength: 200, patterns: [Schemas.noControlCharacters], example: "opening", description: "Without control characters.")
         public static let clipStatus = JSONSchema.string(
@@ -779,7 +782,7 @@ extension IngestContracts {
         public static let topLimit = JSONSchema.integer(minimum: 0, maximum: Int64(IngestLimits.maxPageSize), defaultValue: MediaLimits.defaultTopClips, description: "Most clips in the answer.")
         /// Clips page by start time: `<start_s>~<id>`.
         public static let clipCursor = JSONSchema.string(
-            minLength: 3, maxLength: 128, patterns: ["^[0-9][0-9.e+-]{0,30}~[0-9A-Za-z_-]{1,64}$"],
+            minLength: 3, maxLength: 128, patterns: ["^(0|[1-9][0-9]{0,20})(\\.[0-9]{1,20})?(e[+-]?[0-9]{1,3})?~[0-9A-Za-z_-]{1,64}$"],
             description: "Where the previous page ended, as the Link header (rel=\"next\") gives it. Pass it back as given; a malformed one is invalid-argument."
         )
     }
@@ -788,6 +791,8 @@ extension IngestContracts {
 /// Bounds on assets and clips.
 public enum MediaLimits {
     public static let maxSourceURLLength = 2048
+    /// A scheme, `://`, an authority (userinfo, host, port) of URL characters, then anything printable in ASCII.
+    public static let sourceURLPattern = "^(https?|gs|s3)://[A-Za-z0-9._~!$&'()*+,;=:@%-]+([/?#][!-~]*)?$"
     /// Ten days: longer than any video, short of what a double loses precision on.
     public static let maxDurationS: Int64 = 864_000
     public static let maxMetadataBytes = 65536

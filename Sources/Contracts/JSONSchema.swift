@@ -41,6 +41,8 @@ public struct JSONSchema: Sendable {
     public var patterns: [String] = []
     public var format: String?
     public var minimum: Int64?
+    /// Numbers only: the value must be greater than this.
+    public var exclusiveMinimum: Int64?
     public var maximum: Int64?
     public var defaultValue: String?
     public var example: String?
@@ -74,9 +76,10 @@ public struct JSONSchema: Sendable {
     }
 
     /// A JSON number (a binary float on the wire); bounds are whole numbers here.
-    public static func number(minimum: Int64? = nil, maximum: Int64? = nil, description: String? = nil) -> JSONSchema {
+    public static func number(minimum: Int64? = nil, exclusiveMinimum: Int64? = nil, maximum: Int64? = nil, description: String? = nil) -> JSONSchema {
         var schema = JSONSchema(.number, description: description)
         schema.minimum = minimum
+        schema.exclusiveMinimum = exclusiveMinimum
         schema.maximum = maximum
         return schema
     }
@@ -171,6 +174,7 @@ extension JSONSchema {
         }
         if let format { object["format"] = format }
         if let minimum { object["minimum"] = minimum }
+        if let exclusiveMinimum { object["exclusiveMinimum"] = exclusiveMinimum }
         if let maximum { object["maximum"] = maximum }
         if let defaultValue { object["default"] = Int(defaultValue) ?? defaultValue as Any }
         if let example { object["examples"] = [example] }

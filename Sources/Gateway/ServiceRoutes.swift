@@ -163,7 +163,7 @@ struct RouteHandler: Sendable {
             return nil
         }
         if case .number = parameter.schema.kind { return .number(try number(parameter, raw)) }
-        guard case .integer = parameter.schema.kind else { return .string(raw) }
+        guard case .integer = parameter.schema.kind else { return .string(try string(parameter, raw)) }
         guard let number = Int64(raw) else {
             throw APIError(.unprocessableContent, "\(parameter.name) must be an integer, got \(raw)", code: "invalid-argument")
         }
@@ -176,6 +176,18 @@ struct RouteHandler: Sendable {
         return .integer(number)
     }
 
+    /// A string parameter within its declared lengths (in characters, as JSON Schema counts them).
+    static func string(_ parameter: HTTPRoute.Parameter, _ raw: String) throws -> String {
+        let length = raw.unicodeScalars.count
+        if let minimum = parameter.schema.minLength, length < minimum {
+            throw APIError(.unprocessableContent, "\(parameter.name) must be at least \(minimum) characters", code: "invalid-argument")
+        }
+        if let maximum = parameter.schema.maxLength, length > maximum {
+            throw APIError(.unprocessableContent, "\(parameter.name) must be at most \(maximum) characters", code: "invalid-argument")
+        }
+        return raw
+    }
+
     /// A number parameter: finite, within its declared bounds.
     static func number(_ parameter: HTTPRoute.Parameter, _ raw: String) throws -> Double {
         guard let number = Double(raw), number.isFinite else {
@@ -183,6 +195,9 @@ struct RouteHandler: Sendable {
         }
         if let minimum = parameter.schema.minimum, number < Double(minimum) {
             throw APIError(.unprocessableContent, "\(parameter.name) must be at least \(minimum), got \(raw)", code: "invalid-argument")
+        }
+        if let minimum = parameter.schema.exclusiveMinimum, number <= Double(minimum) {
+            throw APIError(.unprocessableContent, "\(parameter.name) must be more than \(minimum), got \(raw)", code: "invalid-argument")
         }
         if let maximum = parameter.schema.maximum, number > Double(maximum) {
             throw APIError(.unprocessableContent, "\(parameter.name) must be at most \(maximum), got \(raw)", code: "invalid-argument")
@@ -241,10 +256,11 @@ struct MethodNotAllowedMiddleware: RouterMiddleware {
     let paths: [(segments: [Substring?], allow: String)]
 
     /// `paths`: OpenAPI-form paths (`/api/video-analysis/{video_id}`) → their methods.
+    /// The most literal path matches first, as in the router (`/api/clips/top` before `/api/clips/{id}`).
     init(paths: [String: [HTTPRequest.Method]]) {
         self.paths = paths.map { path, methods in
             (Self.segments(path).map { $0.hasPrefix("{") ? nil : $0 }, methods.map(\.rawValue).joined(separator: ", "))
-        }
+        }.sorted { $0.segments.count(where: { $0 == nil }) < $1.segments.count(where: { $0 == nil }) }
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

@@ -127,6 +127,12 @@ public enum IngestSchema {
         Migration(id: 10, name: "create_asset", sqlite: assetTable(dialect: .sqlite), postgres: assetTable(dialect: .postgres)),
         Migration(id: 11, name: "create_clip", sqlite: clipTable(dialect: .sqlite), postgres: clipTable(dialect: .postgres)),
         Migration.tenantIsolation(id: 12, name: "tenant_isolation_media", tables: ["asset", "clip"]),
+        // jsonb refuses `\u0000`, which JSON (and so a user's settings) may hold; the service only stores and returns them.
+        Migration(
+            id: 13, name: "user_settings_as_text",
+            sqlite: "SELECT 1 -- settings is TEXT (checked by json_valid) already",
+            postgres: "ALTER TABLE app_user ALTER COLUMN settings TYPE TEXT USING settings::text"
+        ),
     ]
 
     /// Assets: `source_url` unique among the tenant's live assets; lists
@@ -202,11 +208,13 @@ public enum IngestSchema {
         }
     }
 
-    /// A JSON column's type (nullable: the caller adds NOT NULL).
+    /// A JSON column's type (nullable: the caller adds NOT NULL). Text on
+    /// PostgreSQL too: the service only stores and returns it, and jsonb
+    /// refuses a `\u0000` that JSON allows.
     static func json(_ column: String, dialect: SQLDialect) -> String {
         switch dialect {
         case .sqlite: "TEXT CHECK (\(column) IS NULL OR json_valid(\(column)))"
-        case .postgres: "JSONB"
+        case .postgres: "TEXT"
         }
     }
 

@@ -107,11 +107,8 @@ public struct MediaService: Sendable {
                 if to != from, !from.mayMove(to: to) {
                     throw BusError(.conflict, "asset \(id) cannot move from \(from.rawValue) to \(to.rawValue)")
                 }
-                if to == .failed, from != .failed, error == nil {
-                    throw BusError(.invalidArgument, "error is required (not empty) to move an asset to FAILED")
-                }
-                if error != nil, to != .failed {
-                    throw BusError(.invalidArgument, "error can be set only on a FAILED asset (or with status FAILED)")
+                if to == .failed, from != .failed, error == nil, current.error == nil {
+                    throw BusError(.invalidArgument, "error is required to move an asset to FAILED: say why it failed")
                 }
                 if let durationS, let end = try Self.latestClipEnd(session, tenant: tenant, assetID: id), end > durationS {
                     throw BusError(.conflict, "duration_s \(Validate.number(durationS)) is shorter than a clip of asset \(id), which ends at \(Validate.number(end)) s")
@@ -119,8 +116,8 @@ public struct MediaService: Sendable {
                 let unchanged = to == from && title == nil && sizeBytes == nil && durationS == nil && width == nil && height == nil
                     && fps == nil && videoCodec == nil && audioCodec == nil && error == nil && metadata == nil
                 if unchanged { return current }
-                // The retry to PENDING clears the failure's error.
-                let clearsError = from == .failed && to == .pending
+                // The retry to PENDING clears the failure's error (unless this change gives a new one).
+                let clearsError = from == .failed && to == .pending && error == nil
                 let now = Timestamp.now()
                 let changed = try session.execute("""
                     UPDATE asset SET
@@ -459,12 +456,13 @@ struct ClipCursor: Sendable, Hashable {
 
     init?(decoding text: String) {
         let parts = text.split(separator: "~", maxSplits: 1, omittingEmptySubsequences: false)
-        guard text.utf8.count <= 128, parts.count == 2, let start = Double(parts[0]), start.isFinite, start >= 0,
+        guard text.utf8.count <= 128, parts.count == 2, let start = Double(parts[0]), start >= 0,
             (1...64).contains(parts[1].utf8.count),
             parts[1].utf8.allSatisfy({ byte in
                 (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || byte == 0x5F || byte == 0x2D
             })
         else { return nil }
-        self.init(startS: start, id: String(parts[1]))
+        // Past any clip: a well-formed cursor is a position, even beyond the last one.
+        self.init(startS: min(start, Double(MediaLimits.maxDurationS) + 1), id: String(parts[1]))
     }
 }

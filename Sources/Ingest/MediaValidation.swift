@@ -14,18 +14,28 @@ extension MediaService {
             value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : "\(value)"
         }
 
-        /// An http, https, gs or s3 URL with a host, without spaces or control characters.
+        /// `MediaLimits.sourceURLPattern`, byte by byte: a scheme of
+        /// ``schemes`` and `://`, an authority (userinfo, host, port) of URL
+        /// characters, then anything printable in ASCII from a `/`, `?` or `#` on.
         static func sourceURL(_ text: String) throws(BusError) -> String {
-            let refused = BusError(.invalidArgument, "source_url must be an http, https, gs or s3 URL with a host (e.g. https://example.com/video.mp4)")
-            guard (1...MediaLimits.maxSourceURLLength).contains(text.utf8.count) else {
-                throw BusError(.invalidArgument, "source_url must be 1 to \(MediaLimits.maxSourceURLLength) bytes")
+            guard (1...MediaLimits.maxSourceURLLength).contains(text.unicodeScalars.count) else {
+                throw BusError(.invalidArgument, "source_url must be 1 to \(MediaLimits.maxSourceURLLength) characters")
             }
-            guard !text.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.properties.generalCategory == .control }),
-                let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(), schemes.contains(scheme),
-                let host = components.host, !host.isEmpty, text.lowercased().hasPrefix(scheme + "://")
-            else { throw refused }
+            let bytes = Array(text.utf8)
+            let scheme = schemes.first { text.hasPrefix($0 + "://") }
+            var index = scheme.map { $0.utf8.count + 3 } ?? 0
+            let authorityStart = index
+            while index < bytes.count, authorityBytes.contains(bytes[index]) { index += 1 }
+            let restIsPrintable = index == bytes.count
+                || ("/?#".utf8.contains(bytes[index]) && bytes[index...].allSatisfy { (0x21...0x7E).contains($0) })
+            guard scheme != nil, index > authorityStart, restIsPrintable else {
+                throw BusError(.invalidArgument, "source_url must be an http, https, gs or s3 URL with a host, in ASCII (e.g. https://example.com/video.mp4)")
+            }
             return text
         }
+
+        /// What an authority is made of: unreserved, sub-delims, `:`, `@`, `%`.
+        static let authorityBytes = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~!$&'()*+,;=:@%-".utf8)
 
         /// Optional text of at most `maxLength` characters without control characters.
         static func text(_ value: String?, field: String, maxLength: Int) throws(BusError) -> String? {
@@ -40,7 +50,7 @@ extension MediaService {
         /// Why processing failed: not empty, at most 10,000 characters, no NUL (line breaks are fine).
         static func error(_ value: String?) throws(BusError) -> String? {
             guard let value else { return nil }
-            guard !value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw BusError(.invalidArgument, "error must not be empty") }
+            guard !value.isEmpty else { throw BusError(.invalidArgument, "error must not be empty") }
             guard value.unicodeScalars.count <= 10_000 else { throw BusError(.invalidArgument, "error is longer than 10000 characters") }
             guard !value.unicodeScalars.contains("\u{0}") else { throw BusError(.invalidArgument, "error must not contain the NUL character (U+0000)") }
             return value
@@ -89,7 +99,8 @@ extension MediaService {
             (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
         }
 
-        /// The object as stored: sorted keys, at most 64 KiB, no NUL.
+        /// The object as stored: sorted keys, at most 64 KiB (kept as text on
+        /// both engines, so any JSON string is fine, NUL included: jsonb would refuse it).
         static func metadata(_ object: JSONObject) throws(BusError) -> JSONText {
             try jsonText(object, field: "metadata")
         }
@@ -107,7 +118,6 @@ extension MediaService {
                 throw BusError(.invalidArgument, "\(field) must be a JSON object")
             }
             guard data.count <= MediaLimits.maxMetadataBytes else { throw BusError(.invalidArgument, "\(field) is larger than \(MediaLimits.maxMetadataBytes) bytes of JSON") }
-            guard !text.contains("\\u0000") else { throw BusError(.invalidArgument, "\(field) must not contain the NUL character (U+0000)") }
             return json
         }
 

@@ -28,10 +28,11 @@ final class ConnectionDriver {
     private var outstanding = 0
     private var drained: EventLoopPromise<Void>?
 
-    init(connection: PeerConnection, service: String, method: String, tenant: String?, body: ByteBuffer, template: BodyTemplate?, index: Int, drivers: Int, callTimeout: TimeAmount) {
+    init(connection: PeerConnection, service: String, method: String, tenant: String?, user: String?, body: ByteBuffer, template: BodyTemplate?, index: Int, drivers: Int, callTimeout: TimeAmount) {
         self.connection = connection
         var header = FrameHeader(kind: .request, service: service, method: method)
         header.tenant = tenant
+        header.user = user
         self.header = header
         self.body = body
         self.template = template

@@ -34,11 +34,12 @@ public struct LoadRun: Sendable {
         let body = workload.template == nil ? workload.body : ByteBuffer()
         var drivers: [NIOLoopBound<ConnectionDriver>] = []
         for (index, connection) in connections.enumerated() {
-            let (service, method, tenant, template, timeout, count) = (service, workload.method, workload.tenant, workload.template, workload.callTimeout, connections.count)
+            let (service, method, tenant, user) = (service, workload.method, workload.tenant, workload.user)
+            let (template, timeout, count) = (workload.template, workload.callTimeout, connections.count)
             // A driver lives on its connection's event loop, so it is made there.
             drivers.append(try await connection.eventLoop.submit {
                 NIOLoopBound(ConnectionDriver(
-                    connection: connection, service: service, method: method, tenant: tenant, body: body, template: template,
+                    connection: connection, service: service, method: method, tenant: tenant, user: user, body: body, template: template,
                     index: index, drivers: count, callTimeout: timeout
                 ), eventLoop: connection.eventLoop)
             }.get())

@@ -20,11 +20,13 @@ public struct Workload: Sendable, Hashable {
     public var callTimeout: TimeAmount
     /// The tenant every call is made for (tenant-scoped methods refuse calls without one).
     public var tenant: String?
+    /// The user every call is made as (methods that record an owner need one).
+    public var user: String?
 
     public init(
         name: String, method: String = "echo", template: BodyTemplate? = nil, connections: Int, inFlight: Int, bodyBytes: Int = 256, compressible: Bool = false,
         warmup: TimeAmount = .seconds(2), duration: TimeAmount = .seconds(10), callTimeout: TimeAmount = .seconds(5),
-        tenant: String? = nil
+        tenant: String? = nil, user: String? = nil
     ) {
         self.name = name
         self.method = method
@@ -37,6 +39,7 @@ public struct Workload: Sendable, Hashable {
         self.duration = duration
         self.callTimeout = callTimeout
         self.tenant = tenant
+        self.user = user
     }
 
     /// The standard workloads the README reports.

@@ -104,6 +104,7 @@ struct CallLoad: AsyncParsableCommand {
     @Option(help: "The request body template.") var body: String = "{}"
     @Option(help: "Keys {n} ranges over.") var keys = 1000
     @Option(help: "The tenant the calls are made for (tenant-scoped methods refuse calls without one).") var tenant = IngestContracts.defaultTenant
+    @Option(help: "The user id the calls are made as (ingest.assets.create records it as the owner).") var user: String?
     @Option(help: "Connections.") var connections = 1
     @Option(help: "Calls in flight per connection.") var inFlight = 64
     @Option(help: "Seconds of warm-up (not measured).") var warmup: Double = 2
@@ -127,7 +128,7 @@ struct CallLoad: AsyncParsableCommand {
         let address = ServiceAddress(self.address)!
         let workload = Workload(
             name: target, method: parts[1], template: BodyTemplate(body, keys: keys), connections: connections, inFlight: inFlight,
-            warmup: .nanoseconds(Int64(warmup * 1e9)), duration: .nanoseconds(Int64(duration * 1e9)), tenant: tenant
+            warmup: .nanoseconds(Int64(warmup * 1e9)), duration: .nanoseconds(Int64(duration * 1e9)), tenant: tenant, user: user
         )
         try await runWorkloads([workload], host: address.host, port: address.port, service: parts[0], threads: threads,
                                token: try busToken(tokenOption), compression: compression, json: json, serverPeakRSS: { nil })
