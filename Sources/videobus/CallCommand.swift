@@ -43,7 +43,10 @@ struct CallCommand: AsyncParsableCommand {
 
     @OptionGroup var bus: CallerOptions
 
-    var parsedTarget: (service: String, method: String)? {
+    var parsedTarget: (service: String, method: String)? { Self.parse(target) }
+
+    /// `service.method`: the service up to the first dot, the method after it (`ingest.clips.get`).
+    static func parse(_ target: String) -> (service: String, method: String)? {
         guard let dot = target.firstIndex(of: "."), dot != target.startIndex, target.index(after: dot) != target.endIndex else { return nil }
         return (String(target[..<dot]), String(target[target.index(after: dot)...]))
     }

@@ -116,7 +116,7 @@ struct CallLoad: AsyncParsableCommand {
     @Flag(help: "Print one JSON line instead of the table.") var json = false
 
     func validate() throws {
-        guard target.split(separator: ".").count == 2 else { throw ValidationError("\(target) is not service.method") }
+        guard CallCommand.parse(target) != nil else { throw ValidationError("\(target) is not service.method") }
         guard ServiceAddress(address) != nil else { throw ValidationError("--target must be host:port") }
         guard !tenant.isEmpty else { throw ValidationError("--tenant must not be empty") }
         guard keys >= 1, connections >= 1, inFlight >= 1, duration > 0, warmup >= 0 else { throw ValidationError("counts and --duration must be positive") }
@@ -124,13 +124,13 @@ struct CallLoad: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let parts = target.split(separator: ".").map(String.init)
+        let (service, method) = CallCommand.parse(target)!
         let address = ServiceAddress(self.address)!
         let workload = Workload(
-            name: target, method: parts[1], template: BodyTemplate(body, keys: keys), connections: connections, inFlight: inFlight,
+            name: target, method: method, template: BodyTemplate(body, keys: keys), connections: connections, inFlight: inFlight,
             warmup: .nanoseconds(Int64(warmup * 1e9)), duration: .nanoseconds(Int64(duration * 1e9)), tenant: tenant, user: user
         )
-        try await runWorkloads([workload], host: address.host, port: address.port, service: parts[0], threads: threads,
+        try await runWorkloads([workload], host: address.host, port: address.port, service: service, threads: threads,
                                token: try busToken(tokenOption), compression: compression, json: json, serverPeakRSS: { nil })
     }
 }
