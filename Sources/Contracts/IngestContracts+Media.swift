@@ -460,7 +460,7 @@ extension IngestContracts {
             .init(CodingKeys.label, MediaSchemas.label.orNull),
             .init(CodingKeys.status, MediaSchemas.clipStatus),
             .init(CodingKeys.score, MediaSchemas.score.orNull),
-            .init(CodingKeys.rank, JSONSchema.integer(minimum: 1, description: "1 for the asset's best-scored clip (ties by start time); null until scored.").orNull),
+            .init(CodingKeys.rank, JSONSchema.integer(minimum: 1, description: "1 for the asset's best-scored clip (ties: earlier start, then id); null until scored.").orNull),
             .init(CodingKeys.features, MediaSchemas.features.orNull),
             .init(CodingKeys.createdAt, Schemas.timestamp),
             .init(CodingKeys.updatedAt, Schemas.timestamp),

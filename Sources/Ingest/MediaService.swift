@@ -97,46 +97,42 @@ public struct MediaService: Sendable {
         let metadata = try changes.metadata.map { object throws(BusError) in try Validate.metadata(object) }
         let id = request.id
         return try await store.write(answering: IngestContracts.updateAsset, request, context: context) { session in
-            // Twice at most: a concurrent status change between the read and
-            // the conditional update is seen by the second read.
-            for _ in 0..<3 {
-                guard let row = try Self.assetRow(session, tenant: tenant, id: id) else { throw Self.noAsset(id) }
-                let current = try Self.asset(row)
-                let from = AssetStatus(rawValue: current.status)!
-                let to = target ?? from
-                if to != from, !from.mayMove(to: to) {
-                    throw BusError(.conflict, "asset \(id) cannot move from \(from.rawValue) to \(to.rawValue)")
-                }
-                if to == .failed, from != .failed, error == nil, current.error == nil {
-                    throw BusError(.invalidArgument, "error is required to move an asset to FAILED: say why it failed")
-                }
-                if let durationS, let end = try Self.latestClipEnd(session, tenant: tenant, assetID: id), end > durationS {
-                    throw BusError(.conflict, "duration_s \(Validate.number(durationS)) is shorter than a clip of asset \(id), which ends at \(Validate.number(end)) s")
-                }
-                let unchanged = to == from && title == nil && sizeBytes == nil && durationS == nil && width == nil && height == nil
-                    && fps == nil && videoCodec == nil && audioCodec == nil && error == nil && metadata == nil
-                if unchanged { return current }
-                // The retry to PENDING clears the failure's error (unless this change gives a new one).
-                let clearsError = from == .failed && to == .pending && error == nil
-                let now = Timestamp.now()
-                let changed = try session.execute("""
-                    UPDATE asset SET
-                        status = \(to.rawValue), title = COALESCE(\(title), title), size_bytes = COALESCE(\(sizeBytes), size_bytes),
-                        duration_s = COALESCE(\(durationS), duration_s), width = COALESCE(\(width), width), height = COALESCE(\(height), height),
-                        fps = COALESCE(\(fps), fps), video_codec = COALESCE(\(videoCodec), video_codec), audio_codec = COALESCE(\(audioCodec), audio_codec),
-                        error = CASE WHEN \(clearsError ? 1 : 0) = 1 THEN NULL ELSE COALESCE(\(error), error) END,
-                        metadata = COALESCE(\(metadata), metadata),
-                        updated_at = CASE WHEN updated_at < \(now) THEN \(now) ELSE updated_at + 1 END
-                    WHERE tenant_id = \(tenant) AND id = \(id) AND deleted_at IS NULL AND status = \(from.rawValue)
-                    """)
-                guard changed == 1 else { continue }
-                if to != from {
-                    try Outbox.enqueue(session, IngestContracts.assetStatusChanged, IngestContracts.AssetStatusChange(id: id, from: from.rawValue, to: to.rawValue), tenant: tenant)
-                }
-                guard let updated = try Self.assetRow(session, tenant: tenant, id: id) else { throw Self.noAsset(id) }
-                return try Self.asset(updated)
+            guard try Self.lockAsset(session, tenant: tenant, id: id), let row = try Self.assetRow(session, tenant: tenant, id: id) else {
+                throw Self.noAsset(id)
             }
-            throw BusError(.unavailable, "asset \(id) kept changing while this change was made; retry", retryable: true)
+            let current = try Self.asset(row)
+            let from = AssetStatus(rawValue: current.status)!
+            let to = target ?? from
+            if to != from, !from.mayMove(to: to) {
+                throw BusError(.conflict, "asset \(id) cannot move from \(from.rawValue) to \(to.rawValue)")
+            }
+            if to == .failed, from != .failed, error == nil, current.error == nil {
+                throw BusError(.invalidArgument, "error is required to move an asset to FAILED: say why it failed")
+            }
+            if let durationS, let end = try Self.latestClipEnd(session, tenant: tenant, assetID: id), end > durationS {
+                throw BusError(.invalidArgument, "duration_s \(Validate.number(durationS)) is shorter than a clip of asset \(id), which ends at \(Validate.number(end)) s")
+            }
+            let unchanged = to == from && title == nil && sizeBytes == nil && durationS == nil && width == nil && height == nil
+                && fps == nil && videoCodec == nil && audioCodec == nil && error == nil && metadata == nil
+            if unchanged { return current }
+            // The retry to PENDING clears the failure's error (unless this change gives a new one).
+            let clearsError = from == .failed && to == .pending && error == nil
+            let now = Timestamp.now()
+            try session.execute("""
+                UPDATE asset SET
+                    status = \(to.rawValue), title = COALESCE(\(title), title), size_bytes = COALESCE(\(sizeBytes), size_bytes),
+                    duration_s = COALESCE(\(durationS), duration_s), width = COALESCE(\(width), width), height = COALESCE(\(height), height),
+                    fps = COALESCE(\(fps), fps), video_codec = COALESCE(\(videoCodec), video_codec), audio_codec = COALESCE(\(audioCodec), audio_codec),
+                    error = CASE WHEN \(clearsError ? 1 : 0) = 1 THEN NULL ELSE COALESCE(\(error), error) END,
+                    metadata = COALESCE(\(metadata), metadata),
+                    updated_at = CASE WHEN updated_at < \(now) THEN \(now) ELSE updated_at + 1 END
+                WHERE tenant_id = \(tenant) AND id = \(id)
+                """)
+            if to != from {
+                try Outbox.enqueue(session, IngestContracts.assetStatusChanged, IngestContracts.AssetStatusChange(id: id, from: from.rawValue, to: to.rawValue), tenant: tenant)
+            }
+            guard let updated = try Self.assetRow(session, tenant: tenant, id: id) else { throw Self.noAsset(id) }
+            return try Self.asset(updated)
         }
     }
 
@@ -146,7 +142,9 @@ public struct MediaService: Sendable {
         let tenant = try context.requireTenant().tenant
         let id = request.id
         _ = try await store.write(tenant: tenant) { session in
-            guard let row = try Self.assetRow(session, tenant: tenant, id: id) else { throw Self.noAsset(id) }
+            guard try Self.lockAsset(session, tenant: tenant, id: id), let row = try Self.assetRow(session, tenant: tenant, id: id) else {
+                throw Self.noAsset(id)
+            }
             let asset = try Self.asset(row)
             let now = Timestamp.now()
             let clips = try session.query("SELECT id FROM clip WHERE tenant_id = \(tenant) AND asset_id = \(id) AND deleted_at IS NULL")
@@ -205,28 +203,23 @@ public struct MediaService: Sendable {
         let label = try Validate.text(request.label, field: "label", maxLength: 200)
         let id = request.id
         return try await store.write(answering: IngestContracts.updateClip, request, context: context) { session in
-            for _ in 0..<3 {
-                guard let row = try Self.clipRow(session, tenant: tenant, id: id) else { throw Self.noClip(id) }
-                let current = try Self.clip(row)
-                let from = ClipStatus(rawValue: current.status)!
-                let to = target ?? from
-                if to != from, !from.mayMove(to: to) {
-                    throw BusError(.conflict, "clip \(id) cannot move from \(from.rawValue) to \(to.rawValue)")
-                }
-                if to == from, label == nil { return current }
-                let now = Timestamp.now()
-                let changed = try session.execute("""
-                    UPDATE clip SET status = \(to.rawValue), label = COALESCE(\(label), label),
-                        updated_at = CASE WHEN updated_at < \(now) THEN \(now) ELSE updated_at + 1 END
-                    WHERE tenant_id = \(tenant) AND id = \(id) AND deleted_at IS NULL AND status = \(from.rawValue)
-                    """)
-                guard changed == 1 else { continue }
-                // A rejected clip leaves the ranking.
-                if to == .rejected, current.score != nil { try Self.rerank(session, tenant: tenant, assetID: current.assetId) }
-                guard let updated = try Self.clipRow(session, tenant: tenant, id: id) else { throw Self.noClip(id) }
-                return try Self.clip(updated)
+            guard let current = try Self.lockedClip(session, tenant: tenant, id: id) else { throw Self.noClip(id) }
+            let from = ClipStatus(rawValue: current.status)!
+            let to = target ?? from
+            if to != from, !from.mayMove(to: to) {
+                throw BusError(.conflict, "clip \(id) cannot move from \(from.rawValue) to \(to.rawValue)")
             }
-            throw BusError(.unavailable, "clip \(id) kept changing while this change was made; retry", retryable: true)
+            if to == from, label == nil { return current }
+            let now = Timestamp.now()
+            try session.execute("""
+                UPDATE clip SET status = \(to.rawValue), label = COALESCE(\(label), label),
+                    updated_at = CASE WHEN updated_at < \(now) THEN \(now) ELSE updated_at + 1 END
+                WHERE tenant_id = \(tenant) AND id = \(id)
+                """)
+            // A rejected clip leaves the ranking.
+            if to == .rejected, current.score != nil { try Self.rerank(session, tenant: tenant, assetID: current.assetId) }
+            guard let updated = try Self.clipRow(session, tenant: tenant, id: id) else { throw Self.noClip(id) }
+            return try Self.clip(updated)
         }
     }
 
@@ -234,8 +227,7 @@ public struct MediaService: Sendable {
         let tenant = try context.requireTenant().tenant
         let id = request.id
         _ = try await store.write(tenant: tenant) { session in
-            guard let row = try Self.clipRow(session, tenant: tenant, id: id) else { throw Self.noClip(id) }
-            let clip = try Self.clip(row)
+            guard let clip = try Self.lockedClip(session, tenant: tenant, id: id) else { throw Self.noClip(id) }
             try session.execute("UPDATE clip SET deleted_at = \(Timestamp.now()), rank = NULL WHERE tenant_id = \(tenant) AND id = \(id) AND deleted_at IS NULL")
             if clip.score != nil { try Self.rerank(session, tenant: tenant, assetID: clip.assetId) }
             try Outbox.enqueue(session, IngestContracts.clipDeleted, IngestContracts.ClipEvent(id: id, assetId: clip.assetId), tenant: tenant)
@@ -295,8 +287,7 @@ public struct MediaService: Sendable {
     /// more) in the tenant is left alone: the event is still consumed.
     public static func applyAnalysis(_ analysis: AnalysisContracts.ClipAnalyzed, tenant: String, session: any DatabaseSession) throws {
         let score = try Validate.score(analysis.score, field: "score")
-        guard let row = try clipRow(session, tenant: tenant, id: analysis.clipId) else { return }
-        let clip = try clip(row)
+        guard let clip = try lockedClip(session, tenant: tenant, id: analysis.clipId) else { return }
         let features = try Validate.features(analysis.features)
         let now = Timestamp.now()
         try session.execute("""
@@ -344,6 +335,25 @@ public struct MediaService: Sendable {
         try session.queryFirst("\(clipColumns) WHERE tenant_id = \(tenant) AND id = \(id) AND deleted_at IS NULL")
     }
 
+    /// Locks a live asset's row until the transaction ends; false when it
+    /// does not exist (any more). Every change to an asset or its clips
+    /// takes it first, so on PostgreSQL they happen one at a time per asset
+    /// and each sees the last one's result: a clip cannot be cut from an
+    /// asset being deleted or archived, nor end past a duration being
+    /// shortened, and ranks are computed from all the asset's scores.
+    /// (SQLite writes one transaction at a time anyway.)
+    static func lockAsset(_ session: any DatabaseSession, tenant: String, id: String) throws -> Bool {
+        try session.execute("UPDATE asset SET updated_at = updated_at WHERE tenant_id = \(tenant) AND id = \(id) AND deleted_at IS NULL") == 1
+    }
+
+    /// A live clip, read after its asset was locked (see ``lockAsset(_:tenant:id:)``).
+    static func lockedClip(_ session: any DatabaseSession, tenant: String, id: String) throws -> Clip? {
+        guard let row = try clipRow(session, tenant: tenant, id: id), try lockAsset(session, tenant: tenant, id: try clip(row).assetId),
+            let locked = try clipRow(session, tenant: tenant, id: id)
+        else { return nil }
+        return try clip(locked)
+    }
+
     static func latestClipEnd(_ session: any DatabaseSession, tenant: String, assetID: String) throws -> Double? {
         try session.queryFirst("SELECT MAX(end_s) AS e FROM clip WHERE tenant_id = \(tenant) AND asset_id = \(assetID) AND deleted_at IS NULL")
             .flatMap { row in try row["e"] }
@@ -383,7 +393,9 @@ public struct MediaService: Sendable {
 
     /// A clip of a live asset that is not archived, within its duration when known.
     static func insertClip(_ session: any DatabaseSession, tenant: String, assetID: String, start: Double, end: Double, label: String?) throws -> Clip {
-        guard let row = try assetRow(session, tenant: tenant, id: assetID) else { throw noAsset(assetID) }
+        guard try lockAsset(session, tenant: tenant, id: assetID), let row = try assetRow(session, tenant: tenant, id: assetID) else {
+            throw noAsset(assetID)
+        }
         let asset = try asset(row)
         if asset.status == AssetStatus.archived.rawValue { throw BusError(.conflict, "asset \(assetID) is ARCHIVED: no new clips") }
         if let duration = asset.durationS, end > duration {
@@ -456,7 +468,8 @@ struct ClipCursor: Sendable, Hashable {
 
     init?(decoding text: String) {
         let parts = text.split(separator: "~", maxSplits: 1, omittingEmptySubsequences: false)
-        guard text.utf8.count <= 128, parts.count == 2, let start = Double(parts[0]), start >= 0,
+        guard text.utf8.count <= 128, parts.count == 2, let first = parts[0].utf8.first, (0x30...0x39).contains(first),
+            parts[0].utf8.allSatisfy({ (0x30...0x39).contains($0) || ".e+-".utf8.contains($0) }), let start = Double(parts[0]), start >= 0,
             (1...64).contains(parts[1].utf8.count),
             parts[1].utf8.allSatisfy({ byte in
                 (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || byte == 0x5F || byte == 0x2D

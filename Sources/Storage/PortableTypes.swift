@@ -10,24 +10,57 @@ public struct Timestamp: DatabaseValueConvertible, Hashable, Comparable, Codable
         self.millisecondsSince1970 = millisecondsSince1970
     }
 
+    /// Sub-millisecond digits are dropped. Half a microsecond is added
+    /// first: a `Date` holds binary seconds, so `…21.800` arrives as
+    /// `…21.79999…` and would otherwise lose a millisecond.
     public init(_ date: Date) {
-        millisecondsSince1970 = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        millisecondsSince1970 = Int64((date.timeIntervalSince1970 * 1000 + 0.0005).rounded(.down))
     }
 
     public static func now() -> Timestamp { Timestamp(Date()) }
 
     public var date: Date { Date(timeIntervalSince1970: Double(millisecondsSince1970) / 1000) }
 
-    /// Parses ISO 8601 with any offset (`2026-02-15T01:51:21.676+02:00`, `…Z`).
+    /// Parses ISO 8601 with any offset (`2026-02-15T01:51:21.676+02:00`,
+    /// `…Z`); digits past the millisecond are dropped. The fraction is read
+    /// as digits and Foundation parses only whole seconds, which a `Date`
+    /// holds exactly: through its binary seconds a millisecond could come
+    /// out one lower.
     public init?(iso8601 text: String) {
-        let withFraction = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
-        guard let date = (try? withFraction.parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text)) else { return nil }
-        self.init(date)
+        var whole = text
+        var milliseconds: Int64 = 0
+        if let dot = text.firstIndex(of: ".") {
+            let fraction = text[text.index(after: dot)...]
+            let digits = fraction.prefix { $0.isASCII && $0.isNumber }
+            guard !digits.isEmpty else { return nil }
+            milliseconds = Int64(String((digits + "00").prefix(3)))!
+            whole = String(text[..<dot] + fraction.dropFirst(digits.count))
+        }
+        guard let date = try? Date.ISO8601FormatStyle().parse(whole) else { return nil }
+        self.init(millisecondsSince1970: Int64(date.timeIntervalSince1970.rounded()) * 1000 + milliseconds)
     }
 
-    /// ISO 8601 in UTC with milliseconds: `2026-02-15T01:51:21.676Z`.
+    /// ISO 8601 in UTC with milliseconds: `2026-02-15T01:51:21.676Z`,
+    /// from the integer itself (through `Date`'s binary seconds half the
+    /// milliseconds would print one lower). The date is the proleptic
+    /// Gregorian calendar's (H. Hinnant's `civil_from_days`).
     public var iso8601: String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        let (seconds, millisecond) = millisecondsSince1970.floorDividedBy(1000)
+        let (days, secondOfDay) = seconds.floorDividedBy(86_400)
+        let shifted = days + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        func digits(_ value: Int64, _ width: Int) -> String {
+            let text = String(value)
+            return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+        }
+        return "\(digits(year, 4))-\(digits(month, 2))-\(digits(day, 2))T\(digits(secondOfDay / 3600, 2)):\(digits(secondOfDay / 60 % 60, 2)):\(digits(secondOfDay % 60, 2)).\(digits(millisecond, 3))Z"
     }
 
     public var description: String { iso8601 }
@@ -121,4 +154,12 @@ public struct JSONText: DatabaseValueConvertible, Hashable {
 
     /// The value, parsed.
     public var object: Any? { try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) }
+}
+
+extension Int64 {
+    /// Quotient rounded toward minus infinity, and the remainder that goes with it (never negative for a positive divisor).
+    func floorDividedBy(_ divisor: Int64) -> (quotient: Int64, remainder: Int64) {
+        let (quotient, remainder) = quotientAndRemainder(dividingBy: divisor)
+        return remainder < 0 ? (quotient - 1, remainder + divisor) : (quotient, remainder)
+    }
 }

@@ -12,7 +12,19 @@ import Testing
         try await TestDatabases.with(engine) { database in
             let schema = IngestSchema.schema
             #expect(try await schema.migrator().deploy(to: database).count == schema.migrations.count)
+            // The Gateway API seed's sample data, once: 3 users, 2 assets, 11 clips (8 scored, ranked per asset).
+            #expect(try await schema.seed(database) == 16)
             #expect(try await schema.seed(database) == 0)
+            let counts = try await database.read { session in
+                try ["app_user", "asset", "clip", "clip WHERE rank IS NOT NULL AND status = 'SCORED'"].map { from in
+                    try session.queryFirst("SELECT COUNT(*) AS n FROM \(raw: from)")!.decode(Int64.self, "n")
+                }
+            }
+            #expect(counts == [3, 2, 11, 8])
+            let ranks = try await database.read { session in
+                try session.query("SELECT rank FROM clip WHERE rank IS NOT NULL ORDER BY asset_id, rank").map { try $0.decode(Int64.self, "rank") }
+            }
+            #expect(ranks.sorted() == [1, 1, 2, 2, 3, 3, 4, 5])
             for table in IngestSchema.tenantTables {
                 let indexes: [(name: String, firstColumn: String)]
                 let tenantColumnNotNull: Bool
