@@ -13,7 +13,9 @@ import Testing
 /// (with the caller's identity), the service on its own role (on
 /// PostgreSQL row-level security binds it); rows, events and query plans
 /// are inspected through the owner's connection, which sees every row.
-@Suite struct MediaServiceTests {
+/// One test at a time: each makes fresh databases on both engines, and all
+/// of them at once starve the rest of the run on a 2-core machine.
+@Suite(.serialized) struct MediaServiceTests {
     typealias C = IngestContracts
     typealias AssetStatus = C.AssetStatus
     typealias ClipStatus = C.ClipStatus
