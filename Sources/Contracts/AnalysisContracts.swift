@@ -13,7 +13,7 @@ public enum AnalysisContracts {
     public static let list = BusMethod<ListRequest, Page>(service, "list", summary: "Analyses, newest first, a page at a time.")
     public static let search = BusMethod<SearchRequest, Page>(service, "search", summary: "Analyses whose description holds every word of the query, newest first.")
 
-    public static let methods: [MethodDescription] = [create.description, get.description, update.description, delete.description, list.description, search.description]
+    public static let methods: [MethodDescription] = [create.description, get.description, update.description, delete.description, list.description, search.description] + knowledgeMethods
 
     // MARK: - Events
 
@@ -21,11 +21,9 @@ public enum AnalysisContracts {
     public static let updated = EventTopic<AnalysisEvent>("analysis.updated", publishedBy: service)
     public static let deleted = EventTopic<AnalysisEvent>("analysis.deleted", publishedBy: service)
 
-    public static let events: [EventDescription] = [created.description, updated.description, deleted.description]
+    public static let events: [EventDescription] = [created.description, updated.description, deleted.description] + knowledgeEvents
 
-    /// A clip's analysis was stored: ingest records its features and score.
-    /// Declared ahead of its publisher (the analysis-store's clip analyses
-    /// are not built yet), so it is not in ``events``; ingest consumes it.
+    /// A clip's analysis was stored (or replaced): ingest records its features and score.
     public static let clipAnalyzed = EventTopic<ClipAnalyzed>("clip.analyzed", publishedBy: service)
 
     // MARK: - Routes
@@ -47,7 +45,7 @@ public enum AnalysisContracts {
                   parameters: [videoIDParameter], body: DescriptionBody.self, failures: [notFound]),
         HTTPRoute(.delete, base + "{video_id}", calls: delete, summary: "Delete the analysis of a video", operationID: "deleteAnalysis",
                   parameters: [videoIDParameter], status: 204, failures: [notFound]),
-    ]
+    ] + knowledgeRoutes
 
     // MARK: - Messages
 

@@ -61,6 +61,10 @@ public struct HTTPRoute: Sendable {
     /// cursor. It is taken out of the body and sent as a
     /// `Link: <…&cursor=…>; rel="next"` header (RFC 8288) instead.
     public var nextPageField: String?
+    /// For a PUT that creates or replaces: the boolean field of the bus
+    /// answer that says it created (answered 201) rather than replaced
+    /// (answered with ``status``); taken out of the body.
+    public var createdField: String?
     /// Whether the route accepts a request without a body (as `{}`): its body's schema requires nothing.
     public var bodyMayBeEmpty: Bool {
         guard let body else { return true }
@@ -75,7 +79,7 @@ public struct HTTPRoute: Sendable {
     public init<Request, Response>(
         _ verb: Verb, _ path: String, calls method: BusMethod<Request, Response>,
         summary: String, operationID: String, parameters: [Parameter] = [], body: (any Contract.Type)? = nil,
-        status: Int = 200, response: JSONSchema? = nil, failures: [Failure] = [], nextPageField: String? = nil
+        status: Int = 200, response: JSONSchema? = nil, failures: [Failure] = [], nextPageField: String? = nil, createdField: String? = nil
     ) {
         self.verb = verb
         self.path = path
@@ -89,5 +93,6 @@ public struct HTTPRoute: Sendable {
         self.response = status == 204 ? nil : (response ?? .contract(Response.self))
         self.failures = failures
         self.nextPageField = nextPageField
+        self.createdField = createdField
     }
 }

@@ -78,6 +78,10 @@ enum OpenAPIDocument {
             success["headers"] = ["Link": ["description": "When more follow: <the same path and filters with the next cursor>; rel=\"next\" (RFC 8288)", "schema": ["type": "string"]]]
         }
         responses[String(route.status)] = success
+        if route.createdField != nil {
+            success["description"] = "Created"
+            responses["201"] = success
+        }
         for failure in route.failures { responses[String(failure.status)] = errorResponse(failure.description) }
         for answer in shared where route.body != nil || (answer.status != 400 && answer.status != 413) {
             responses[String(answer.status)] = ["$ref": "#/components/responses/\(answer.name)"]

@@ -94,7 +94,13 @@ struct RouteHandler: Sendable {
         if let field = route.nextPageField {
             (body, headers[.link]) = try Self.movingNextPage(field, of: answer, request: request)
         }
-        return Response(status: .init(code: route.status), headers: headers, body: .init(byteBuffer: body))
+        var status = route.status
+        if let field = route.createdField {
+            let created: Bool
+            (body, created) = try Self.takingCreated(field, of: body)
+            if created { status = 201 }
+        }
+        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: body))
     }
 
     // MARK: - Input
@@ -228,6 +234,15 @@ struct RouteHandler: Sendable {
         var query = request.uri.queryParameters.filter { $0.key != "cursor" }.map { "\(Self.escape(String($0.key)))=\(Self.escape(String($0.value)))" }
         query.append("cursor=\(Self.escape(cursor))")
         return (body, "<\(request.uri.path)?\(query.joined(separator: "&"))>; rel=\"next\"")
+    }
+
+    /// The answer without its `field`, and whether that field was true (the service created what the PUT named).
+    static func takingCreated(_ field: String, of answer: ByteBuffer) throws -> (ByteBuffer, Bool) {
+        guard var object = (try? JSONSerialization.jsonObject(with: Data(answer.readableBytesView))) as? [String: Any] else {
+            throw APIError(.badGateway, "the service's answer is not a JSON object", code: "internal")
+        }
+        let created = object.removeValue(forKey: field) as? Bool ?? false
+        return (ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])), created)
     }
 
     /// A parser error in words, without the parser's internals.

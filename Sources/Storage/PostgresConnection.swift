@@ -138,7 +138,7 @@ extension DatabaseValue {
         case .integer(let value): return strdup(String(value))
         case .real(let value): return strdup("\(value)")
         case .text(let value): return strdup(value)
-        case .blob(let bytes): return strdup("\\x" + bytes.map { String(format: "%02x", $0) }.joined())
+        case .blob(let bytes): return strdup(Self.hex(bytes))
         }
     }
 
@@ -153,14 +153,32 @@ extension DatabaseValue {
         }
     }
 
-    private static func bytes(hex: Substring) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(hex.count / 2)
-        var index = hex.startIndex
-        while index < hex.endIndex, let next = hex.index(index, offsetBy: 2, limitedBy: hex.endIndex) {
-            bytes.append(UInt8(hex[index..<next], radix: 16) ?? 0)
-            index = next
+    /// `\x` and two lower-case hex digits a byte (bytea's input form), without a formatter per byte.
+    private static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var text = [UInt8](repeating: 0, count: 2 + 2 * bytes.count)
+        text[0] = UInt8(ascii: "\\")
+        text[1] = UInt8(ascii: "x")
+        for (index, byte) in bytes.enumerated() {
+            text[2 + 2 * index] = digits[Int(byte >> 4)]
+            text[3 + 2 * index] = digits[Int(byte & 0x0F)]
         }
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// bytea's hex output form (after its `\x`): two hex digits a byte.
+    private static func bytes(hex: Substring) -> [UInt8] {
+        func value(_ digit: UInt8) -> UInt8 {
+            switch digit {
+            case 0x30...0x39: digit - 0x30
+            case 0x61...0x66: digit - 0x61 + 10
+            case 0x41...0x46: digit - 0x41 + 10
+            default: 0
+            }
+        }
+        let digits = Array(hex.utf8)
+        var bytes = [UInt8](repeating: 0, count: digits.count / 2)
+        for index in bytes.indices { bytes[index] = value(digits[2 * index]) << 4 | value(digits[2 * index + 1]) }
         return bytes
     }
 }
