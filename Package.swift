@@ -110,6 +110,7 @@ let package = Package(
                 "Storage",
                 "BusRuntime",
                 "BusWire",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Every service of this build, in one list: what the CLI and the gateway iterate.

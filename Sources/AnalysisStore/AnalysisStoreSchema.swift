@@ -174,7 +174,7 @@ public enum AnalysisStoreSchema {
                 PRIMARY KEY (tenant_id, document_id, version)
             )\(strict);
             CREATE TABLE knowledge_tenant (
-                tenant_id TEXT PRIMARY KEY,
+                tenant TEXT PRIMARY KEY,
                 dimensions \(integer),
                 revision \(integer) NOT NULL
             )\(strict)
@@ -208,7 +208,7 @@ public enum AnalysisStoreSchema {
 
     /// The tables that hold one tenant's rows each (see `Tenancy`); the
     /// outbox, inbox and idempotency records are system tables.
-    public static let tenantTables = ["video_analysis", "clip_analysis", "knowledge_document", "knowledge_version"]
+    public static let tenantTables = ["clip_analysis", "knowledge_document", "knowledge_version", "video_analysis"]
 
     /// The tenant the samples belong to (and every analysis from before tenancy).
     public static let defaultTenant = "default"

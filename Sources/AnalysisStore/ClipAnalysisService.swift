@@ -75,10 +75,12 @@ public struct ClipAnalysisService: Sendable {
                     WHERE tenant_id = \(tenant) AND clip_id = \(clipID)
                     """)
             }
-            try Outbox.enqueue(session, AnalysisContracts.clipAnalyzed,
-                               AnalysisContracts.ClipAnalyzed(clipId: clipID, assetId: assetID, score: score, features: features.numbers), tenant: tenant)
             guard let row = try Self.row(session, tenant: tenant, clipID: clipID) else { throw BusError(.internal, "the analysis of clip \(clipID) is missing") }
             var analysis = try Self.analysis(row)
+            // updated_at only moves forward, so consumers can tell a newer analysis from an older one.
+            try Outbox.enqueue(session, AnalysisContracts.clipAnalyzed,
+                               AnalysisContracts.ClipAnalyzed(clipId: clipID, assetId: assetID, score: score, features: features.numbers, analyzedAt: analysis.updatedAt),
+                               tenant: tenant)
             analysis.created = existing == nil
             return analysis
         }

@@ -119,10 +119,10 @@ public struct KnowledgeService: Sendable {
     /// and, for a change with an embedding, fixes or checks the tenant's dimension.
     static func nextRevision(_ session: any DatabaseSession, tenant: String, dimensions: Int?) throws -> Int64 {
         try session.execute("""
-            INSERT INTO knowledge_tenant (tenant_id, dimensions, revision) VALUES (\(tenant), \(dimensions), 1)
-            ON CONFLICT (tenant_id) DO UPDATE SET revision = knowledge_tenant.revision + 1
+            INSERT INTO knowledge_tenant (tenant, dimensions, revision) VALUES (\(tenant), \(dimensions), 1)
+            ON CONFLICT (tenant) DO UPDATE SET revision = knowledge_tenant.revision + 1
             """)
-        guard let state = try session.queryFirst("SELECT dimensions, revision FROM knowledge_tenant WHERE tenant_id = \(tenant)") else {
+        guard let state = try session.queryFirst("SELECT dimensions, revision FROM knowledge_tenant WHERE tenant = \(tenant)") else {
             throw BusError(.internal, "the knowledge revision of tenant \(tenant) is missing")
         }
         if let dimensions {
@@ -131,7 +131,7 @@ public struct KnowledgeService: Sendable {
                     throw BusError(.invalidArgument, "embedding has \(dimensions) numbers, but this tenant's embeddings have \(fixed)")
                 }
             } else {
-                try session.execute("UPDATE knowledge_tenant SET dimensions = \(dimensions) WHERE tenant_id = \(tenant)")
+                try session.execute("UPDATE knowledge_tenant SET dimensions = \(dimensions) WHERE tenant = \(tenant)")
             }
         }
         return try state["revision"]
@@ -231,7 +231,8 @@ public struct KnowledgeService: Sendable {
         let tenant = try context.requireTenant().tenant
         let limit = request.limit ?? 10
         guard (0...100).contains(limit) else { throw BusError(.invalidArgument, "limit must be 0...100") }
-        let category = try request.category.map { text throws(BusError) in try KnowledgeValidation.category(text) }
+        // A filter: any text; one no document has matches nothing.
+        let category = request.category
         let words = request.q.split(whereSeparator: { !$0.isLetter && !$0.isNumber }).map(String.init)
         guard !words.isEmpty else { throw BusError(.invalidArgument, "q must contain at least one word (letters or digits)") }
         guard limit > 0 else { return AnalysisContracts.SearchResults(results: []) }
@@ -269,7 +270,8 @@ public struct KnowledgeService: Sendable {
         let k = request.k ?? 10
         guard (1...100).contains(k) else { throw BusError(.invalidArgument, "k must be 1...100") }
         let query = try KnowledgeValidation.unitVector(request.embedding)
-        let category = try request.category.map { text throws(BusError) in try KnowledgeValidation.category(text) }
+        // A filter: any text; one no document has matches nothing.
+        let category = request.category
         let vectors = self.vectors
         let (matches, rows) = try await store.read(tenant: tenant) { session in
             guard let index = try vectors.catchUp(session, tenant: tenant) else { return ([VectorMatch](), [Row]()) }

@@ -41,7 +41,7 @@ final class KnowledgeVectors: Sendable {
     func catchUp(_ session: any DatabaseSession, tenant: String) throws -> VectorIndex? {
         let vectors = vectors(of: tenant)
         return try vectors.lock.withLock {
-            guard let state = try session.queryFirst("SELECT dimensions, revision FROM knowledge_tenant WHERE tenant_id = \(tenant)") else { return vectors.index }
+            guard let state = try session.queryFirst("SELECT dimensions, revision FROM knowledge_tenant WHERE tenant = \(tenant)") else { return vectors.index }
             let revision: Int64 = try state["revision"]
             guard revision > vectors.revision else { return vectors.index }
             if vectors.index == nil, let dimensions: Int = try state["dimensions"] { vectors.index = VectorIndex(dimensions: dimensions) }
@@ -76,7 +76,7 @@ final class KnowledgeVectors: Sendable {
     /// Builds every tenant's index from the database (at start).
     func load(from store: ServiceStore) async throws(BusError) {
         let tenants = try await store.readSystem { session in
-            try session.query("SELECT tenant_id FROM knowledge_tenant WHERE dimensions IS NOT NULL").map { row in try row["tenant_id"] as String }
+            try session.query("SELECT tenant FROM knowledge_tenant WHERE dimensions IS NOT NULL").map { row in try row["tenant"] as String }
         }
         for tenant in tenants {
             _ = try await store.read(tenant: tenant) { session in try self.catchUp(session, tenant: tenant) != nil }

@@ -43,10 +43,10 @@ extension AnalysisContracts {
                   parameters: [idParameter], failures: [.init(404, "No analysis for this clip")]),
         HTTPRoute(.post, knowledge, calls: createDocument, summary: "Add a knowledge document", operationID: "createDocument", body: CreateDocumentRequest.self, status: 201),
         HTTPRoute(.get, knowledge, calls: listDocuments, summary: "List knowledge documents, newest first", operationID: "listDocuments",
-                  parameters: [.query("category", KnowledgeSchemas.category)] + listQuery,
+                  parameters: [.query("category", KnowledgeSchemas.categoryFilter)] + listQuery,
                   response: .contract(DocumentList.self), nextPageField: DocumentPage.CodingKeys.nextCursor.stringValue),
         HTTPRoute(.get, knowledge + "/search", calls: searchText, summary: "Full-text search, best match first", operationID: "searchDocumentsByText",
-                  parameters: [.query("q", KnowledgeSchemas.query, required: true), .query("category", KnowledgeSchemas.category), .query("limit", KnowledgeSchemas.resultLimit)]),
+                  parameters: [.query("q", KnowledgeSchemas.query, required: true), .query("category", KnowledgeSchemas.categoryFilter), .query("limit", KnowledgeSchemas.resultLimit)]),
         HTTPRoute(.post, knowledge + "/search", calls: searchVector, summary: "Nearest documents by cosine similarity (exact)", operationID: "searchDocumentsByEmbedding",
                   body: VectorSearchRequest.self),
         HTTPRoute(.get, knowledge + "/{id}", calls: getDocument, summary: "Get a document (or one of its versions)", operationID: "getDocument",
@@ -350,7 +350,7 @@ extension AnalysisContracts {
         }
 
         public static let schema = JSONSchema.object([
-            .init(CodingKeys.category, KnowledgeSchemas.category.orNull, required: false),
+            .init(CodingKeys.category, KnowledgeSchemas.categoryFilter.orNull, required: false),
             .init(CodingKeys.limit, Schemas.limit.orNull, required: false),
             .init(CodingKeys.cursor, Schemas.cursor.orNull, required: false),
         ])
@@ -479,7 +479,7 @@ extension AnalysisContracts {
 
         public static let schema = JSONSchema.object([
             .init(CodingKeys.q, KnowledgeSchemas.query),
-            .init(CodingKeys.category, KnowledgeSchemas.category.orNull, required: false),
+            .init(CodingKeys.category, KnowledgeSchemas.categoryFilter.orNull, required: false),
             .init(CodingKeys.limit, KnowledgeSchemas.resultLimit.orNull, required: false),
         ])
     }
@@ -503,7 +503,7 @@ extension AnalysisContracts {
         public static let schema = JSONSchema.object([
             .init(CodingKeys.embedding, KnowledgeSchemas.embedding),
             .init(CodingKeys.k, KnowledgeSchemas.k.orNull, required: false),
-            .init(CodingKeys.category, KnowledgeSchemas.category.orNull, required: false),
+            .init(CodingKeys.category, KnowledgeSchemas.categoryFilter.orNull, required: false),
         ])
     }
 
@@ -580,6 +580,8 @@ extension AnalysisContracts {
             minLength: 1, maxLength: 100, patterns: [Schemas.noControlCharacters], example: "policy",
             description: "1 to 100 characters without control characters; compared exactly."
         )
+        /// A filter by category: any text; an unknown one matches nothing.
+        public static let categoryFilter = JSONSchema.string(example: "policy", description: "Only documents of this category (compared exactly; an unknown one matches nothing).")
         public static let tags = JSONSchema.array(
             of: .string(minLength: 1, maxLength: 100, patterns: [Schemas.noControlCharacters], example: "billing"),
             description: "Up to 50 labels of 1 to 100 characters; `[]` when not given."

@@ -253,18 +253,24 @@ public enum AnalysisContracts {
         /// In [0, 1].
         public var score: Double
         public var features: [String: Double]
+        /// When this analysis was stored (its `updated_at`): a consumer
+        /// ignores one older than the analysis it applied last, so events
+        /// delivered out of order (a replayed parked one) never undo a newer score.
+        public var analyzedAt: String
 
-        public init(clipId: String, assetId: String, score: Double, features: [String: Double]) {
+        public init(clipId: String, assetId: String, score: Double, features: [String: Double], analyzedAt: String) {
             self.clipId = clipId
             self.assetId = assetId
             self.score = score
             self.features = features
+            self.analyzedAt = analyzedAt
         }
 
         public enum CodingKeys: String, CodingKey {
             case score, features
             case clipId = "clip_id"
             case assetId = "asset_id"
+            case analyzedAt = "analyzed_at"
         }
 
         public static let schema = JSONSchema.object([
@@ -272,7 +278,8 @@ public enum AnalysisContracts {
             .init(CodingKeys.assetId, IngestContracts.Schemas.resourceID),
             .init(CodingKeys.score, IngestContracts.MediaSchemas.score),
             .init(CodingKeys.features, IngestContracts.MediaSchemas.features),
-        ], description: "A clip's analysis: its score and numeric features.")
+            .init(CodingKeys.analyzedAt, IngestContracts.Schemas.timestamp),
+        ], description: "A clip's analysis: its score and numeric features, and when it was stored.")
     }
 
     /// The field schemas the messages share.

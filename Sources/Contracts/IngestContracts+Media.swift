@@ -83,7 +83,7 @@ extension IngestContracts {
                   parameters: [idParameter, .query("limit", Schemas.limit), .query("cursor", MediaSchemas.clipCursor)],
                   response: .contract(ClipList.self), failures: [noAsset], nextPageField: ClipPage.CodingKeys.nextCursor.stringValue),
         HTTPRoute(.get, "/api/clips/top", calls: topClips, summary: "The best-scored clips", operationID: "topClips",
-                  parameters: [.query("asset_id", Schemas.resourceID), .query("limit", MediaSchemas.topLimit), .query("min_score", MediaSchemas.score)]),
+                  parameters: [.query("asset_id", MediaSchemas.assetFilter), .query("limit", MediaSchemas.topLimit), .query("min_score", MediaSchemas.score)]),
         HTTPRoute(.get, "/api/clips/{id}", calls: getClip, summary: "Get a clip", operationID: "getClip", parameters: [idParameter], failures: [noClip]),
         HTTPRoute(.patch, "/api/clips/{id}", calls: updateClip, summary: "Change a clip's status or label", operationID: "updateClip",
                   parameters: [idParameter], body: ClipChanges.self, failures: [noClip, illegalMove]),
@@ -649,7 +649,7 @@ extension IngestContracts {
         }
 
         public static let schema = JSONSchema.object([
-            .init(CodingKeys.assetId, Schemas.resourceID.orNull, required: false),
+            .init(CodingKeys.assetId, MediaSchemas.assetFilter.orNull, required: false),
             .init(CodingKeys.limit, MediaSchemas.topLimit.orNull, required: false),
             .init(CodingKeys.minScore, MediaSchemas.score.orNull, required: false),
         ])
@@ -759,7 +759,9 @@ extension IngestContracts {
             patterns: ["^(PENDING|PROCESSING|READY|FAILED|ARCHIVED)$"], example: "READY",
             description: "PENDING → PROCESSING → READY or FAILED; FAILED → PENDING (retry); READY or FAILED → ARCHIVED. Any other move is a conflict naming both statuses."
         )
-        public static let assetStatusFilter = JSONSchema.string(maxLength: 32, example: "READY", description: "Only assets of this status (an unknown one matches nothing).")
+        public static let assetStatusFilter = JSONSchema.string(example: "READY", description: "Only assets of this status (an unknown one matches nothing).")
+        /// A filter by asset: any text; one that names no asset of the tenant matches nothing.
+        public static let assetFilter = JSONSchema.string(example: "cmwqtdjauhoy2z9zj6dk2mdog", description: "Only this asset's clips (an unknown id matches nothing).")
         public static let sizeBytes = JSONSchema.integer(minimum: 0, description: "The file's size in bytes (64-bit).")
         public static let duration = JSONSchema.number(minimum: 0, maximum: MediaLimits.maxDurationS, description: "The video's length in seconds.")
         public static let pixels = JSONSchema.integer(minimum: 1, maximum: 65536, description: "Pixels.")
@@ -791,8 +793,11 @@ extension IngestContracts {
 /// Bounds on assets and clips.
 public enum MediaLimits {
     public static let maxSourceURLLength = 2048
-    /// A scheme, `://`, an authority (userinfo, host, port) of URL characters, then anything printable in ASCII.
-    public static let sourceURLPattern = "^(https?|gs|s3)://[A-Za-z0-9._~!$&'()*+,;=:@%-]+([/?#][!-~]*)?$"
+    /// A scheme, `://`, an authority (`userinfo@`, a host of URL characters,
+    /// `:port`), then anything printable in ASCII from a `/`, `?` or `#` on.
+    /// It ends with `(?![\s\S])`, not `$`, which some engines (Python's,
+    /// ICU's) also match before a final line feed.
+    public static let sourceURLPattern = "^(https?|gs|s3)://([A-Za-z0-9._~!$&'()*+,;=:%-]*@)?[A-Za-z0-9._~!$&'()*+,;=%-]+(:[0-9]*)?([/?#][!-~]*)?(?![\\s\\S])"
     /// Ten days: longer than any video, short of what a double loses precision on.
     public static let maxDurationS: Int64 = 864_000
     public static let maxMetadataBytes = 65536

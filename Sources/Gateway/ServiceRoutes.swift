@@ -169,7 +169,10 @@ struct RouteHandler: Sendable {
             return nil
         }
         if case .number = parameter.schema.kind { return .number(try number(parameter, raw)) }
-        guard case .integer = parameter.schema.kind else { return .string(try string(parameter, raw)) }
+        guard case .integer = parameter.schema.kind else {
+            // An unknown id in a path is the service's 404, not a 422 for its length.
+            return .string(parameter.location == .path ? raw : try string(parameter, raw))
+        }
         guard let number = Int64(raw) else {
             throw APIError(.unprocessableContent, "\(parameter.name) must be an integer, got \(raw)", code: "invalid-argument")
         }
@@ -194,9 +197,9 @@ struct RouteHandler: Sendable {
         return raw
     }
 
-    /// A number parameter: finite, within its declared bounds.
+    /// A number parameter: written as JSON writes numbers, finite, within its declared bounds.
     static func number(_ parameter: HTTPRoute.Parameter, _ raw: String) throws -> Double {
-        guard let number = Double(raw), number.isFinite else {
+        guard isJSONNumber(raw), let number = Double(raw), number.isFinite else {
             throw APIError(.unprocessableContent, "\(parameter.name) must be a number, got \(raw)", code: "invalid-argument")
         }
         if let minimum = parameter.schema.minimum, number < Double(minimum) {
@@ -209,6 +212,30 @@ struct RouteHandler: Sendable {
             throw APIError(.unprocessableContent, "\(parameter.name) must be at most \(maximum), got \(raw)", code: "invalid-argument")
         }
         return number
+    }
+
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`: what `Double(_:)` reads beyond it (hex, `+.5`, `inf`) is not a JSON number.
+    static func isJSONNumber(_ text: String) -> Bool {
+        var bytes = text.utf8[...]
+        func digits() -> Int {
+            let count = bytes.prefix { (0x30...0x39).contains($0) }.count
+            bytes = bytes.dropFirst(count)
+            return count
+        }
+        if bytes.first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
+        let leadingZero = bytes.first == UInt8(ascii: "0")
+        let integer = digits()
+        guard integer > 0, !leadingZero || integer == 1 else { return false }
+        if bytes.first == UInt8(ascii: ".") {
+            bytes = bytes.dropFirst()
+            guard digits() > 0 else { return false }
+        }
+        if bytes.first == UInt8(ascii: "e") || bytes.first == UInt8(ascii: "E") {
+            bytes = bytes.dropFirst()
+            if bytes.first == UInt8(ascii: "+") || bytes.first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
+            guard digits() > 0 else { return false }
+        }
+        return bytes.isEmpty
     }
 
     /// The `Idempotency-Key` header: 1 to 255 visible ASCII characters.

@@ -16,7 +16,7 @@ public enum Ingest {
     ) { runtime in
         let store = runtime.requiredStore
         let media = MediaService(store: store)
-        media.consumeClipAnalyses(on: runtime.node)
+        media.consumeClipAnalyses(on: runtime.node, logger: runtime.logger)
         return IngestService(store: store).bindings + media.bindings
     }
 }

@@ -133,6 +133,8 @@ public enum IngestSchema {
             sqlite: "SELECT 1 -- settings is TEXT (checked by json_valid) already",
             postgres: "ALTER TABLE app_user ALTER COLUMN settings TYPE TEXT USING settings::text"
         ),
+        // When the analysis a clip's score came from was stored: an older one arriving later is ignored.
+        Migration(id: 14, name: "clip_analyzed_at", sqlite: "ALTER TABLE clip ADD COLUMN analyzed_at INTEGER", postgres: "ALTER TABLE clip ADD COLUMN analyzed_at BIGINT"),
     ]
 
     /// Assets: `source_url` unique among the tenant's live assets; lists

@@ -2,6 +2,7 @@ import BusRuntime
 import BusWire
 import Contracts
 import Foundation
+import Logging
 import ServiceKit
 import Storage
 
@@ -9,10 +10,11 @@ import Storage
 /// cycles, the events that announce them, and the clips' scores and ranks.
 ///
 /// Every method works within the request's tenant; its SQL names
-/// `tenant_id` itself and runs in the tenant's session. Status changes are
-/// conditional on the status they were decided from, so of concurrent
-/// changes of one record exactly one makes each move; the others see its
-/// result (the same status: answered as it is; another: conflict).
+/// `tenant_id` itself and runs in the tenant's session. Every change to an
+/// asset or its clips locks the asset's row first (``lockAsset(_:tenant:id:)``),
+/// so concurrent changes of one asset apply one after the other: of
+/// concurrent moves from one status exactly one is made, and the others see
+/// its result (the same status: answered as it is; another: conflict).
 public struct MediaService: Sendable {
     public typealias Asset = IngestContracts.Asset
     public typealias Clip = IngestContracts.Clip
@@ -47,12 +49,20 @@ public struct MediaService: Sendable {
         ]
     }
 
-    /// Consumes `clip.analyzed` on `node`, each event once (see ``applyAnalysis(_:tenant:session:)``).
-    public func consumeClipAnalyses(on node: BusNode) {
+    /// Consumes `clip.analyzed` on `node`, each event once (see
+    /// ``applyAnalysis(_:tenant:session:)``). An event that can never apply
+    /// (no tenant, a malformed payload, a score out of range) is consumed
+    /// without effect and logged: refusing it would hold every later event
+    /// for ingest back while the publisher retries it.
+    public func consumeClipAnalyses(on node: BusNode, logger: Logger) {
         node.consume(AnalysisContracts.clipAnalyzed.name, into: store.database, as: IngestContracts.service) { payload, delivery, session in
-            guard let tenant = delivery.tenant else { throw BusError(.invalidArgument, "clip.analyzed needs a tenant") }
-            let analysis = try JSONBody.decode(AnalysisContracts.ClipAnalyzed.self, from: payload)
-            try Self.applyAnalysis(analysis, tenant: tenant, session: session)
+            do {
+                guard let tenant = delivery.tenant else { throw BusError(.invalidArgument, "clip.analyzed needs a tenant") }
+                let analysis = try JSONBody.decode(AnalysisContracts.ClipAnalyzed.self, from: payload)
+                try Self.applyAnalysis(analysis, tenant: tenant, session: session)
+            } catch let error as BusError where error.code == .invalidArgument {
+                logger.warning("clip.analyzed event \(delivery.eventID) consumed without effect: \(error.message)")
+            }
         }
     }
 
@@ -284,28 +294,33 @@ public struct MediaService: Sendable {
     /// Records a clip's analysis: its features and score; PENDING and
     /// ANALYZED clips become SCORED (later statuses keep theirs); the
     /// asset's clips are ranked again. A clip that does not exist (any
-    /// more) in the tenant is left alone: the event is still consumed.
+    /// more) in the tenant, and an analysis not newer than the one the clip
+    /// has, are left alone: the event is still consumed.
     public static func applyAnalysis(_ analysis: AnalysisContracts.ClipAnalyzed, tenant: String, session: any DatabaseSession) throws {
         let score = try Validate.score(analysis.score, field: "score")
+        guard let analyzedAt = Timestamp(iso8601: analysis.analyzedAt) else {
+            throw BusError(.invalidArgument, "analyzed_at must be an ISO 8601 instant, got \(analysis.analyzedAt)")
+        }
         guard let clip = try lockedClip(session, tenant: tenant, id: analysis.clipId) else { return }
         let features = try Validate.features(analysis.features)
         let now = Timestamp.now()
-        try session.execute("""
-            UPDATE clip SET score = \(score), features = \(features),
+        let applied = try session.execute("""
+            UPDATE clip SET score = \(score), features = \(features), analyzed_at = \(analyzedAt),
                 status = CASE WHEN status IN ('PENDING', 'ANALYZED') THEN 'SCORED' ELSE status END,
                 updated_at = CASE WHEN updated_at < \(now) THEN \(now) ELSE updated_at + 1 END
-            WHERE tenant_id = \(tenant) AND id = \(clip.id) AND deleted_at IS NULL
+            WHERE tenant_id = \(tenant) AND id = \(clip.id) AND deleted_at IS NULL AND (analyzed_at IS NULL OR analyzed_at < \(analyzedAt))
             """)
-        try rerank(session, tenant: tenant, assetID: clip.assetId)
+        if applied == 1 { try rerank(session, tenant: tenant, assetID: clip.assetId) }
     }
 
     /// Ranks the asset's scored clips that are neither rejected nor deleted
     /// (1 = best score; ties: earlier start, then id), and clears the rank
     /// of every other clip of it. Writes only the ranks that change.
     static func rerank(_ session: any DatabaseSession, tenant: String, assetID: String) throws {
+        // Deleted clips lost their rank when deleted: only live ones, from `clip_by_start`.
         try session.execute("""
-            UPDATE clip SET rank = NULL WHERE tenant_id = \(tenant) AND asset_id = \(assetID) AND rank IS NOT NULL
-            AND NOT (deleted_at IS NULL AND score IS NOT NULL AND status <> 'REJECTED')
+            UPDATE clip SET rank = NULL WHERE tenant_id = \(tenant) AND asset_id = \(assetID) AND deleted_at IS NULL
+            AND rank IS NOT NULL AND (score IS NULL OR status = 'REJECTED')
             """)
         let ranked = try session.query("""
             SELECT id, rank FROM clip WHERE tenant_id = \(tenant) AND asset_id = \(assetID)

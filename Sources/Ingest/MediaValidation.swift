@@ -15,27 +15,33 @@ extension MediaService {
         }
 
         /// `MediaLimits.sourceURLPattern`, byte by byte: a scheme of
-        /// ``schemes`` and `://`, an authority (userinfo, host, port) of URL
-        /// characters, then anything printable in ASCII from a `/`, `?` or `#` on.
+        /// ``schemes`` and `://`; an authority of optional `userinfo@`, a
+        /// host of URL characters and an optional `:port`; then anything
+        /// printable in ASCII from a `/`, `?` or `#` on.
         static func sourceURL(_ text: String) throws(BusError) -> String {
             guard (1...MediaLimits.maxSourceURLLength).contains(text.unicodeScalars.count) else {
                 throw BusError(.invalidArgument, "source_url must be 1 to \(MediaLimits.maxSourceURLLength) characters")
             }
+            let refused = BusError(.invalidArgument, "source_url must be an http, https, gs or s3 URL with a host, in ASCII (e.g. https://example.com/video.mp4)")
+            guard let scheme = schemes.first(where: { text.hasPrefix($0 + "://") }) else { throw refused }
             let bytes = Array(text.utf8)
-            let scheme = schemes.first { text.hasPrefix($0 + "://") }
-            var index = scheme.map { $0.utf8.count + 3 } ?? 0
-            let authorityStart = index
-            while index < bytes.count, authorityBytes.contains(bytes[index]) { index += 1 }
-            let restIsPrintable = index == bytes.count
-                || ("/?#".utf8.contains(bytes[index]) && bytes[index...].allSatisfy { (0x21...0x7E).contains($0) })
-            guard scheme != nil, index > authorityStart, restIsPrintable else {
-                throw BusError(.invalidArgument, "source_url must be an http, https, gs or s3 URL with a host, in ASCII (e.g. https://example.com/video.mp4)")
+            let start = scheme.utf8.count + 3
+            let end = bytes[start...].firstIndex { "/?#".utf8.contains($0) } ?? bytes.count
+            var hostStart = start
+            if let at = bytes[start..<end].firstIndex(of: UInt8(ascii: "@")) {
+                guard bytes[start..<at].allSatisfy({ hostBytes.contains($0) || $0 == UInt8(ascii: ":") }) else { throw refused }
+                hostStart = at + 1
             }
+            let hostEnd = bytes[hostStart..<end].firstIndex(of: UInt8(ascii: ":")) ?? end
+            guard hostEnd > hostStart, bytes[hostStart..<hostEnd].allSatisfy({ hostBytes.contains($0) }),
+                bytes[min(hostEnd + 1, end)..<end].allSatisfy({ (0x30...0x39).contains($0) }),
+                bytes[end...].allSatisfy({ (0x21...0x7E).contains($0) })
+            else { throw refused }
             return text
         }
 
-        /// What an authority is made of: unreserved, sub-delims, `:`, `@`, `%`.
-        static let authorityBytes = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~!$&'()*+,;=:@%-".utf8)
+        /// What a host (and, with `:`, userinfo) is made of: unreserved, sub-delims and `%`.
+        static let hostBytes = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~!$&'()*+,;=%-".utf8)
 
         /// Optional text of at most `maxLength` characters without control characters.
         static func text(_ value: String?, field: String, maxLength: Int) throws(BusError) -> String? {
@@ -67,7 +73,8 @@ extension MediaService {
             guard value.isFinite, value >= 0, value <= Double(MediaLimits.maxDurationS) else {
                 throw BusError(.invalidArgument, "duration_s must be a number from 0 to \(MediaLimits.maxDurationS), got \(number(value))")
             }
-            return value
+            return value + 0  // -0 is stored, shown and compared as 0
+
         }
 
         static func pixels(_ value: Int?, field: String) throws(BusError) -> Int? {
@@ -136,7 +143,7 @@ extension MediaService {
                 throw BusError(.invalidArgument, "end_s must be a number of at most \(MediaLimits.maxDurationS), got \(number(end))")
             }
             guard start < end else { throw BusError(.invalidArgument, "start_s (\(number(start))) must be less than end_s (\(number(end)))") }
-            return (start, end)
+            return (start + 0, end + 0)  // -0 is stored, shown and paged as 0
         }
 
         static func score(_ value: Double, field: String) throws(BusError) -> Double {

@@ -88,7 +88,9 @@ extension IngestSchema {
                     guard let score = clip.score else { continue }
                     // As if the analysis-store had analysed it.
                     let features = ["motion": Double(index % 3) / 2, "faces": Double((index + 1) % 4) / 3, "speech": score]
-                    let analysis = AnalysisContracts.ClipAnalyzed(clipId: inserted.id, assetId: asset.id, score: score, features: features)
+                    let analysis = AnalysisContracts.ClipAnalyzed(
+                        clipId: inserted.id, assetId: asset.id, score: score, features: features, analyzedAt: Timestamp.now().iso8601
+                    )
                     try MediaService.applyAnalysis(analysis, tenant: tenant, session: session)
                 }
             }

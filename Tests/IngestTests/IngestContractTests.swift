@@ -94,7 +94,7 @@ import Testing
         try check(C.AssetEvent(id: asset.id, userId: asset.userId, status: "PENDING"), "asset-event")
         try check(C.AssetStatusChange(id: asset.id, from: "PROCESSING", to: "READY"), "asset-status-change")
         try check(C.ClipEvent(id: clip.id, assetId: asset.id), "clip-event")
-        try check(AnalysisContracts.ClipAnalyzed(clipId: clip.id, assetId: asset.id, score: 0.87, features: ["motion": 0.62]),
+        try check(AnalysisContracts.ClipAnalyzed(clipId: clip.id, assetId: asset.id, score: 0.87, features: ["motion": 0.62], analyzedAt: "2026-11-21T19:41:45.845Z"),
                   file: "analysis-store.clip-analyzed")
     }
 

@@ -6,6 +6,7 @@ import Ingest
 import Logging
 import ServiceKit
 import Storage
+import Synchronization
 import TestSupport
 import Testing
 
@@ -1062,4 +1063,17 @@ final class ThrownBox: @unchecked Sendable {
 
     func set(_ error: BusError) { lock.withLock { self.error = error } }
     var value: BusError? { lock.withLock { error } }
+}
+
+extension AnalysisContracts.ClipAnalyzed {
+    /// An analysis stored just now: each one later than the last (the service ignores one not newer than the clip's).
+    init(clipId: String, assetId: String, score: Double, features: [String: Double]) {
+        let milliseconds = Self.clock.withLock { last in
+            last = max(last + 1, Timestamp.now().millisecondsSince1970)
+            return last
+        }
+        self.init(clipId: clipId, assetId: assetId, score: score, features: features, analyzedAt: Timestamp(millisecondsSince1970: milliseconds).iso8601)
+    }
+
+    static let clock = Mutex<Int64>(0)
 }

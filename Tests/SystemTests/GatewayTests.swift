@@ -268,8 +268,8 @@ import Testing
         #expect(validator.terminationStatus == 0, "openapi-spec-validator refused /openapi.json")
         let paths = (openAPI.json?["paths"] as? [String: Any])?.keys.sorted() ?? []
         #expect(paths == [
-            "/api/assets", "/api/assets/{id}", "/api/assets/{id}/clips", "/api/clips/top", "/api/clips/{id}",
-            "/api/me", "/api/users", "/api/users/{id}", "/api/users/{id}/api-keys", "/api/users/{id}/api-keys/{key_id}",
+            "/api/assets", "/api/assets/{id}", "/api/assets/{id}/clips", "/api/clips/top", "/api/clips/{id}", "/api/clips/{id}/analysis",
+            "/api/knowledge", "/api/knowledge/search", "/api/knowledge/{id}", "/api/knowledge/{id}/versions", "/api/me", "/api/users", "/api/users/{id}", "/api/users/{id}/api-keys", "/api/users/{id}/api-keys/{key_id}",
             "/api/video-analysis/", "/api/video-analysis/{video_id}", "/docs", "/healthz", "/metrics", "/openapi.json", "/readyz",
         ])
 

@@ -53,7 +53,8 @@ import Testing
         let analyzer = try await Self.analyzer(registryFlag: stack.registryFlag)
         defer { Task { try? await analyzer.shutdown(grace: .zero) } }
         for (clip, score, eventID) in [(clips[0], 0.4, "analysis-1"), (clips[2], 0.9, "analysis-2"), (clips[2], 0.9, "analysis-2")] {
-            let payload = #"{"clip_id": "\#(clip)", "asset_id": "\#(asset)", "score": \#(score), "features": {"motion": 0.5}}"#
+            let at = eventID == "analysis-1" ? "2026-11-30T10:00:00.000Z" : "2026-11-30T10:00:01.000Z"
+            let payload = #"{"clip_id": "\#(clip)", "asset_id": "\#(asset)", "score": \#(score), "features": {"motion": 0.5}, "analyzed_at": "\#(at)"}"#
             let report = await analyzer.publish(topic: "clip.analyzed", payload: ByteBuffer(string: payload), eventID: eventID, timeout: .seconds(30), tenant: "default")
             #expect(report.acknowledged == ["ingest"], "\(report)")
         }
