@@ -117,7 +117,7 @@ public struct KnowledgeService: Sendable {
 
     /// Increments the tenant's revision (taking its row's lock until commit)
     /// and, for a change with an embedding, fixes or checks the tenant's dimension.
-    static func nextRevision(_ session: any DatabaseSession, tenant: String, dimensions: Int?) throws -> Int64 {
+    public static func nextRevision(_ session: any DatabaseSession, tenant: String, dimensions: Int?) throws -> Int64 {
         try session.execute("""
             INSERT INTO knowledge_tenant (tenant, dimensions, revision) VALUES (\(tenant), \(dimensions), 1)
             ON CONFLICT (tenant) DO UPDATE SET revision = knowledge_tenant.revision + 1

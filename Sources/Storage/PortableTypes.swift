@@ -21,23 +21,79 @@ public struct Timestamp: DatabaseValueConvertible, Hashable, Comparable, Codable
 
     public var date: Date { Date(timeIntervalSince1970: Double(millisecondsSince1970) / 1000) }
 
-    /// Parses ISO 8601 with any offset (`2026-02-15T01:51:21.676+02:00`,
-    /// `…Z`); digits past the millisecond are dropped. The fraction is read
-    /// as digits and Foundation parses only whole seconds, which a `Date`
-    /// holds exactly: through its binary seconds a millisecond could come
-    /// out one lower.
+    /// Parses an ISO 8601 instant with its zone: `2026-02-15T01:51:21.676Z`,
+    /// `…+02:00`, `…+0200`, `…+02`, with or without a fraction (digits past
+    /// the millisecond are dropped); years 0001 to 9999 of the proleptic
+    /// Gregorian calendar, as ``iso8601`` prints them. Anything else
+    /// (no zone, trailing text, an impossible date) is nil.
     public init?(iso8601 text: String) {
-        var whole = text
-        var milliseconds: Int64 = 0
-        if let dot = text.firstIndex(of: ".") {
-            let fraction = text[text.index(after: dot)...]
-            let digits = fraction.prefix { $0.isASCII && $0.isNumber }
-            guard !digits.isEmpty else { return nil }
-            milliseconds = Int64(String((digits + "00").prefix(3)))!
-            whole = String(text[..<dot] + fraction.dropFirst(digits.count))
+        let bytes = Array(text.utf8)
+        var index = 0
+        func number(_ width: Int) -> Int64? {
+            guard index + width <= bytes.count else { return nil }
+            var value: Int64 = 0
+            for byte in bytes[index..<index + width] {
+                guard (0x30...0x39).contains(byte) else { return nil }
+                value = value * 10 + Int64(byte - 0x30)
+            }
+            index += width
+            return value
         }
-        guard let date = try? Date.ISO8601FormatStyle().parse(whole) else { return nil }
-        self.init(millisecondsSince1970: Int64(date.timeIntervalSince1970.rounded()) * 1000 + milliseconds)
+        func literal(_ characters: String) -> Bool {
+            guard index < bytes.count, characters.utf8.contains(bytes[index]) else { return false }
+            index += 1
+            return true
+        }
+        guard let year = number(4), literal("-"), let month = number(2), literal("-"), let day = number(2), literal("Tt"),
+            let hour = number(2), literal(":"), let minute = number(2), literal(":"), let second = number(2),
+            year >= 1, (1...12).contains(month), (1...Self.days(inMonth: month, of: year)).contains(day), hour < 24, minute < 60, second < 60
+        else { return nil }
+        var milliseconds: Int64 = 0
+        if literal(".") {
+            var digits = 0
+            while index < bytes.count, (0x30...0x39).contains(bytes[index]) {
+                if digits < 3 { milliseconds = milliseconds * 10 + Int64(bytes[index] - 0x30) }
+                digits += 1
+                index += 1
+            }
+            guard digits > 0 else { return nil }
+            for _ in digits..<max(digits, 3) { milliseconds *= 10 }
+        }
+        var offsetMinutes: Int64 = 0
+        if !literal("Zz") {
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") else { return nil }
+            let sign: Int64 = bytes[index] == UInt8(ascii: "-") ? -1 : 1
+            index += 1
+            guard let hours = number(2), hours < 24 else { return nil }
+            var minutes: Int64 = 0
+            if index < bytes.count {
+                _ = literal(":")
+                guard let value = number(2), value < 60 else { return nil }
+                minutes = value
+            }
+            offsetMinutes = sign * (hours * 60 + minutes)
+        }
+        guard index == bytes.count else { return nil }
+        let seconds = Self.daysFromCivil(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second - offsetMinutes * 60
+        self.init(millisecondsSince1970: seconds * 1000 + milliseconds)
+    }
+
+    static func days(inMonth month: Int64, of year: Int64) -> Int64 {
+        switch month {
+        case 2: year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let shiftedYear = month <= 2 ? year - 1 : year
+        let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
+        let yearOfEra = shiftedYear - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
     }
 
     /// ISO 8601 in UTC with milliseconds: `2026-02-15T01:51:21.676Z`,

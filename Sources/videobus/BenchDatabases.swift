@@ -15,7 +15,9 @@ enum BenchDatabases {
         if let postgresURL { targets.append(("postgres", postgresURL)) }
         for (label, url) in targets {
             let database = try await openDatabase(DatabaseURL(url))
-            try await database.withoutTransaction { try $0.executeScript("DROP TABLE IF EXISTS video_analysis_search; DROP TABLE IF EXISTS video_analysis; DROP TABLE IF EXISTS outbox; DROP TABLE IF EXISTS inbox; DROP TABLE IF EXISTS idempotency; DROP TABLE IF EXISTS schema_migrations") }
+            let tables = ["video_analysis_search", "video_analysis", "clip_analysis", "knowledge_search", "knowledge_version", "knowledge_document",
+                          "knowledge_tenant", "outbox", "inbox", "idempotency", "schema_migrations"]
+            try await database.withoutTransaction { try $0.executeScript(tables.map { "DROP TABLE IF EXISTS \($0)" }.joined(separator: "; ")) }
             try await AnalysisStoreSchema.schema.migrator().deploy(to: database)
             try await body(label, database)
         }

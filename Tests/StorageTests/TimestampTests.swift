@@ -29,4 +29,31 @@ import Testing
             #expect(Timestamp(iso8601: timestamp.iso8601) == timestamp, "\(timestamp.iso8601) reads back as another instant")
         }
     }
+
+    /// Every instant of years 1 to 9999 prints and reads back (the proleptic Gregorian calendar both ways).
+    @Test func everyInstantOfTheFourDigitYearsReadsBack() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let timestamp = Timestamp(millisecondsSince1970: Int64.random(in: -62_135_596_800_000...253_402_300_799_999, using: &generator))
+            #expect(Timestamp(iso8601: timestamp.iso8601) == timestamp, "\(timestamp.iso8601) reads back as another instant")
+        }
+        #expect(Timestamp(millisecondsSince1970: -62_135_596_800_000).iso8601 == "0001-01-01T00:00:00.000Z")
+    }
+
+    @Test func instantsAreReadStrictlyWithTheirZone() {
+        let utc = Timestamp(iso8601: "2026-02-15T01:51:21.676Z")
+        #expect(utc?.millisecondsSince1970 == 1_771_120_281_676)
+        for same in ["2026-02-15T03:51:21.676+02:00", "2026-02-15T03:51:21.676+0200", "2026-02-14T20:21:21.676-05:30", "2026-02-15t01:51:21.676z",
+                     "2026-02-15T01:51:21.6769999Z", "2026-02-15T02:51:21.676+01"] {
+            #expect(Timestamp(iso8601: same) == utc, "\(same)")
+        }
+        #expect(Timestamp(iso8601: "2026-02-15T01:51:21Z")?.millisecondsSince1970 == 1_771_120_281_000)
+        #expect(Timestamp(iso8601: "2026-02-15T01:51:21.6Z")?.millisecondsSince1970 == 1_771_120_281_600)
+        for refused in ["2026-02-15T01:51:21.676", "2026-02-15T01:51:21.676Z trailing", "2026-02-30T00:00:00Z", "2025-02-29T00:00:00Z",
+                        "2026-02-15T24:00:00Z", "2026-02-15T01:51:60Z", "2026-02-15T01:51:21.1.2Z", "2026-02-15T01:51:21+05:30.5",
+                        "0000-01-01T00:00:00Z", "2026-2-15T01:51:21Z", "2026-02-15 01:51:21Z", "2026-02-15T01:51:21.Z", ""] {
+            #expect(Timestamp(iso8601: refused) == nil, "\(refused) was read")
+        }
+        #expect(Timestamp(iso8601: "2024-02-29T00:00:00Z") != nil)
+    }
 }
