@@ -15,7 +15,7 @@ enum KnowledgeValidation {
     static func features(_ features: [String: Double]) throws(BusError) -> (text: String, numbers: [String: Double]) {
         guard features.count <= KnowledgeLimits.maxFeatures else { throw BusError(.invalidArgument, "features has more than \(KnowledgeLimits.maxFeatures) entries") }
         for (name, value) in features {
-            guard (1...100).contains(name.unicodeScalars.count) else { throw BusError(.invalidArgument, "features: a name must be 1 to 100 characters") }
+            guard name.unicodeScalars.count <= 200 else { throw BusError(.invalidArgument, "features: a name is longer than 200 characters") }
             guard value.isFinite else { throw BusError(.invalidArgument, "features.\(name) must be a finite number") }
         }
         let encoder = JSONEncoder()
@@ -65,18 +65,19 @@ enum KnowledgeValidation {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// The embedding as a unit float32 vector; a zero, non-finite or
-    /// too long one is refused. The norm is taken in double precision.
+    /// The embedding as a unit float32 vector: any finite numbers, not all
+    /// zero. Scaled by the largest magnitude first, so neither huge nor tiny
+    /// components overflow or vanish in the norm (taken in double precision).
     static func unitVector(_ values: [Double], field: String = "embedding") throws(BusError) -> [Float] {
         guard (1...KnowledgeLimits.maxDimensions).contains(values.count) else {
             throw BusError(.invalidArgument, "\(field) must have 1 to \(KnowledgeLimits.maxDimensions) numbers, got \(values.count)")
         }
-        guard values.allSatisfy({ $0.isFinite && abs($0) <= Double(Float.greatestFiniteMagnitude) }) else {
-            throw BusError(.invalidArgument, "\(field) must hold finite numbers within float32's range")
-        }
-        let norm = values.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        guard norm > 0, norm.isFinite else { throw BusError(.invalidArgument, "\(field) must not be a zero vector") }
-        return values.map { Float($0 / norm) }
+        guard values.allSatisfy(\.isFinite) else { throw BusError(.invalidArgument, "\(field) must hold finite numbers") }
+        let largest = values.reduce(0) { max($0, abs($1)) }
+        guard largest > 0 else { throw BusError(.invalidArgument, "\(field) must not be a zero vector") }
+        let scaled = values.map { $0 / largest }
+        let norm = scaled.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        return scaled.map { Float($0 / norm) }
     }
 }
 

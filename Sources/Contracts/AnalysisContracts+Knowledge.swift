@@ -583,12 +583,12 @@ extension AnalysisContracts {
         /// A filter by category: any text; an unknown one matches nothing.
         public static let categoryFilter = JSONSchema.string(example: "policy", description: "Only documents of this category (compared exactly; an unknown one matches nothing).")
         public static let tags = JSONSchema.array(
-            of: .string(minLength: 1, maxLength: 100, patterns: [Schemas.noControlCharacters], example: "billing"),
+            of: .string(minLength: 1, maxLength: 100, patterns: [Schemas.noControlCharacters], example: "billing"), maxItems: KnowledgeLimits.maxTags,
             description: "Up to 50 labels of 1 to 100 characters; `[]` when not given."
         )
         public static let embedding = JSONSchema.array(
-            of: JSONSchema(.number),
-            description: "Finite numbers, 1 to 4096 of them, not all zero; every embedding of a tenant has the dimension of its first one."
+            of: JSONSchema(.number), minItems: 1, maxItems: KnowledgeLimits.maxDimensions,
+            description: "1 to 4096 numbers, not all zero; stored as the float32 unit vector in its direction. Every embedding of a tenant has the dimension of its first one."
         )
         public static let version = JSONSchema.integer(minimum: 1, description: "1 for a new document, one more at each change.")
         public static let query = JSONSchema.string(minLength: 1, maxLength: 1000, description: "Words to find (letters and digits; everything else separates words); at least one.")
@@ -596,7 +596,7 @@ extension AnalysisContracts {
         public static let k = JSONSchema.integer(minimum: 1, maximum: 100, defaultValue: 10, description: "How many nearest documents.")
         public static let count = JSONSchema.integer(minimum: 0, maximum: Int64(AnalysisLimits.maxPageSize), description: "How many items the answer holds.")
         public static let score = JSONSchema.number(minimum: 0, maximum: 1, description: "From 0 to 1.")
-        public static let features = JSONSchema(.anyObject, description: "Numeric features: names (1 to 100 characters) to finite numbers, at most 256 of them.")
+        public static let features = JSONSchema.dictionary(of: JSONSchema(.number), description: "Numeric features: names (at most 200 characters) to numbers, at most 256 of them.")
         public static let analyzer = JSONSchema.string(maxLength: 200, patterns: [Schemas.noControlCharacters], example: "clip-scorer-v3", description: "What produced the analysis.")
     }
 }

@@ -780,7 +780,7 @@ extension IngestContracts {
             description: "PENDING → ANALYZED → SCORED → PUBLISHED, and any → REJECTED. Any other move is a conflict naming both statuses."
         )
         public static let score = JSONSchema.number(minimum: 0, maximum: 1, description: "From 0 to 1.")
-        public static let features = JSONSchema(.anyObject, description: "Numeric features of the clip's analysis: names to numbers.")
+        public static let features = JSONSchema.dictionary(of: JSONSchema(.number), description: "Numeric features of the clip's analysis: names to numbers.")
         public static let topLimit = JSONSchema.integer(minimum: 0, maximum: Int64(IngestLimits.maxPageSize), defaultValue: MediaLimits.defaultTopClips, description: "Most clips in the answer.")
         /// Clips page by start time: `<start_s>~<id>`.
         public static let clipCursor = JSONSchema.string(

@@ -16,6 +16,8 @@ public struct JSONSchema: Sendable {
         case reference(String, @Sendable () -> JSONSchema)
         /// Any JSON object (free-form settings, metadata).
         case anyObject
+        /// An object of any keys whose values all have this schema (names to numbers).
+        case dictionary(JSONSchema)
     }
 
     /// One property of an object, named by the type's coding key.
@@ -46,6 +48,9 @@ public struct JSONSchema: Sendable {
     public var maximum: Int64?
     public var defaultValue: String?
     public var example: String?
+    /// Arrays only: bounds on the number of items.
+    public var minItems: Int?
+    public var maxItems: Int?
     /// Whether an object may carry keys it does not declare (ignored by the service).
     public var additionalProperties = true
 
@@ -84,8 +89,16 @@ public struct JSONSchema: Sendable {
         return schema
     }
 
-    public static func array(of items: JSONSchema, description: String? = nil) -> JSONSchema {
-        JSONSchema(.array(items), description: description)
+    public static func array(of items: JSONSchema, minItems: Int? = nil, maxItems: Int? = nil, description: String? = nil) -> JSONSchema {
+        var schema = JSONSchema(.array(items), description: description)
+        schema.minItems = minItems
+        schema.maxItems = maxItems
+        return schema
+    }
+
+    /// An object from any names to values of `values`.
+    public static func dictionary(of values: JSONSchema, description: String? = nil) -> JSONSchema {
+        JSONSchema(.dictionary(values), description: description)
     }
 
     public static func object(_ properties: [Property], description: String? = nil) -> JSONSchema {
@@ -123,7 +136,7 @@ public struct JSONSchema: Sendable {
         case .number: "number"
         case .boolean: "boolean"
         case .array: "array"
-        case .object, .anyObject: "object"
+        case .object, .anyObject, .dictionary: "object"
         case .reference: nil
         }
     }
@@ -151,6 +164,8 @@ extension JSONSchema {
             }
         case .array(let items):
             object["items"] = items.jsonObject(refPrefix: prefix, components: &components)
+        case .dictionary(let values):
+            object["additionalProperties"] = values.jsonObject(refPrefix: prefix, components: &components)
         case .object(let properties):
             var rendered: [String: Any] = [:]
             for property in properties {
@@ -178,6 +193,8 @@ extension JSONSchema {
         if let maximum { object["maximum"] = maximum }
         if let defaultValue { object["default"] = Int(defaultValue) ?? defaultValue as Any }
         if let example { object["examples"] = [example] }
+        if let minItems { object["minItems"] = minItems }
+        if let maxItems { object["maxItems"] = maxItems }
         return object
     }
 }
