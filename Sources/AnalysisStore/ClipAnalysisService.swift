@@ -62,13 +62,13 @@ public struct ClipAnalysisService: Sendable {
         guard let assetID = try await clips.assetOfClip(clipID, caller) else { throw BusError(.notFound, "no clip \(clipID)") }
         return try await store.write(answering: AnalysisContracts.putClipAnalysis, request, context: context) { session in
             let now = Timestamp.now()
-            let existing = try session.queryFirst("SELECT created_at FROM clip_analysis WHERE tenant_id = \(tenant) AND clip_id = \(clipID)")
-            if existing == nil {
-                try session.execute("""
-                    INSERT INTO clip_analysis (tenant_id, clip_id, asset_id, features, score, analyzer, created_at, updated_at)
-                    VALUES (\(tenant), \(clipID), \(assetID), \(features.text), \(score), \(analyzer), \(now), \(now))
-                    """)
-            } else {
+            // ON CONFLICT: of two first PUTs at once, one creates and the other replaces (neither is a conflict).
+            let created = try session.execute("""
+                INSERT INTO clip_analysis (tenant_id, clip_id, asset_id, features, score, analyzer, created_at, updated_at)
+                VALUES (\(tenant), \(clipID), \(assetID), \(features.text), \(score), \(analyzer), \(now), \(now))
+                ON CONFLICT (tenant_id, clip_id) DO NOTHING
+                """) == 1
+            if !created {
                 try session.execute("""
                     UPDATE clip_analysis SET asset_id = \(assetID), features = \(features.text), score = \(score), analyzer = \(analyzer),
                         updated_at = CASE WHEN updated_at < \(now) THEN \(now) ELSE updated_at + 1 END
@@ -81,7 +81,7 @@ public struct ClipAnalysisService: Sendable {
             try Outbox.enqueue(session, AnalysisContracts.clipAnalyzed,
                                AnalysisContracts.ClipAnalyzed(clipId: clipID, assetId: assetID, score: score, features: features.numbers, analyzedAt: analysis.updatedAt),
                                tenant: tenant)
-            analysis.created = existing == nil
+            analysis.created = created
             return analysis
         }
     }

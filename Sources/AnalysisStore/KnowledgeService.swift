@@ -69,7 +69,8 @@ public struct KnowledgeService: Sendable {
         return document
     }
 
-    /// A new version: the given fields replace the current ones (absent or null: kept).
+    /// A new version: the given fields replace the current ones (absent or
+    /// null: kept). A change that gives no field changes nothing and makes no version.
     public func update(_ request: AnalysisContracts.UpdateDocumentRequest, context: RequestContext) async throws(BusError) -> Document {
         let tenant = try context.requireTenant().tenant
         let changes = request.changes, id = request.id
@@ -78,6 +79,9 @@ public struct KnowledgeService: Sendable {
         let category = try changes.category.map { text throws(BusError) in try KnowledgeValidation.category(text) }
         let tags = try changes.tags.map { tags throws(BusError) in try KnowledgeValidation.tags(tags) }
         let vector = try changes.embedding.map { values throws(BusError) in try KnowledgeValidation.unitVector(values) }
+        if title == nil, content == nil, category == nil, tags == nil, vector == nil {
+            return try await get(.init(id: id), context: context)
+        }
         let document = try await store.write(answering: AnalysisContracts.updateDocument, request, context: context) { session in
             let revision = try Self.nextRevision(session, tenant: tenant, dimensions: vector?.count)
             let now = Timestamp.now()

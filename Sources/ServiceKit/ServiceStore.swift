@@ -30,11 +30,29 @@ public struct ServiceStore: Sendable {
     /// shows only its rows; on SQLite the SQL must still filter on
     /// `tenant_id` (writes to other tenants' rows are refused on both).
     public func read<T: Sendable>(tenant: String, _ work: @escaping @Sendable (any DatabaseSession) throws -> T) async throws(BusError) -> T {
+        let (refusal, remembering) = Self.remembering(work)
         do {
-            return try await database.read(tenant: tenant, work)
+            return try await database.read(tenant: tenant, remembering)
         } catch {
-            throw Self.busError(error)
+            throw refusal.withLockedValue { $0 } ?? Self.busError(error)
         }
+    }
+
+    /// `work`, and where the `BusError` it throws is kept: the database
+    /// reports any error of `work` as its own, but a refusal of the service's
+    /// (not-found, invalid-argument) must reach the caller as it is.
+    private static func remembering<T>(
+        _ work: @escaping @Sendable (any DatabaseSession) throws -> T
+    ) -> (NIOLockedValueBox<BusError?>, @Sendable (any DatabaseSession) throws -> T) {
+        let refusal = NIOLockedValueBox<BusError?>(nil)
+        return (refusal, { session in
+            do {
+                return try work(session)
+            } catch let error as BusError {
+                refusal.withLockedValue { $0 = error }
+                throw error
+            }
+        })
     }
 
     /// Writes within `tenant`'s session. A ``BusError`` thrown by `work`
@@ -52,10 +70,11 @@ public struct ServiceStore: Sendable {
     /// tenant data goes through ``read(tenant:_:)``. The name is long on
     /// purpose: a forgotten tenant should not look like the normal call.
     public func readSystem<T: Sendable>(_ work: @escaping @Sendable (any DatabaseSession) throws -> T) async throws(BusError) -> T {
+        let (refusal, remembering) = Self.remembering(work)
         do {
-            return try await database.read(work)
+            return try await database.read(remembering)
         } catch {
-            throw Self.busError(error)
+            throw refusal.withLockedValue { $0 } ?? Self.busError(error)
         }
     }
 
@@ -74,15 +93,7 @@ public struct ServiceStore: Sendable {
         conflict: @autoclosure () -> BusError, in scope: Scope,
         _ work: @escaping @Sendable (any DatabaseSession) throws -> T
     ) async throws(BusError) -> T {
-        let refusal = NIOLockedValueBox<BusError?>(nil)
-        let remembering: @Sendable (any DatabaseSession) throws -> T = { session in
-            do {
-                return try work(session)
-            } catch let error as BusError {
-                refusal.withLockedValue { $0 = error }
-                throw error
-            }
-        }
+        let (refusal, remembering) = Self.remembering(work)
         do {
             let result: T
             switch scope {

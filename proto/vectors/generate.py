@@ -20,6 +20,7 @@ refuse (or never send) are refused by the schemas too.
 
 from __future__ import annotations
 
+import datetime
 import json
 import random
 import sys
@@ -559,11 +560,90 @@ METHOD_COUNTER_EXAMPLES = [
      "an asset status in mixed case"),
     ("ingest.clip-event", {"id": "cmwqv5a1xbhd3rzyn0k2m4n6p"}, "no asset_id"),
     ("analysis-store.clip-analyzed", {"clip_id": "cmwqv5b7zbhd4rzyn3q5s7t9v", "asset_id": "cmwqv3m0tbhd2rzynb8c1d5fg",
-                                      "score": 1.5, "features": {}}, "a score of 1.5"),
+                                      "score": 1.5, "features": {}, "analyzed_at": "2026-11-21T20:05:09.184Z"}, "a score of 1.5"),
     ("analysis-store.clip-analyzed", {"clip_id": "cmwqv5b7zbhd4rzyn3q5s7t9v", "asset_id": "cmwqv3m0tbhd2rzynb8c1d5fg",
-                                      "score": 0.5, "features": {"motion": "high"}}, "a feature that is not a number"),
+                                      "score": 0.5, "features": {"motion": "high"}, "analyzed_at": "2026-11-21T20:05:09.184Z"},
+     "a feature that is not a number"),
     ("analysis-store.clip-analyzed", {"clip_id": "cmwqv5b7zbhd4rzyn3q5s7t9v", "asset_id": "cmwqv3m0tbhd2rzynb8c1d5fg",
-                                      "features": {}}, "no score"),
+                                      "features": {}, "analyzed_at": "2026-11-21T20:05:09.184Z"}, "no score"),
+    ("analysis-store.clip-analyzed", {"clip_id": "cmwqv5b7zbhd4rzyn3q5s7t9v", "asset_id": "cmwqv3m0tbhd2rzynb8c1d5fg",
+                                      "score": 0.5, "features": {}}, "no analyzed_at"),
+    ("analysis-store.clip-analyses.put.request", {"id": "cmwqv5b7zbhd4rzyn3q5s7t9v", "features": {}, "score": 1.5}, "a score of 1.5"),
+    ("analysis-store.clip-analyses.put.request", {"id": "cmwqv5b7zbhd4rzyn3q5s7t9v", "features": {}, "score": -0.01}, "a negative score"),
+    ("analysis-store.clip-analyses.put.request", {"id": "cmwqv5b7zbhd4rzyn3q5s7t9v", "features": {}}, "no score"),
+    ("analysis-store.clip-analyses.put.request", {"id": "cmwqv5b7zbhd4rzyn3q5s7t9v", "score": 0.5}, "no features"),
+    ("analysis-store.clip-analyses.put.request", {"features": {}, "score": 0.5}, "no clip id"),
+    ("analysis-store.clip-analyses.put.request", {"id": "cmwqv5b7zbhd4rzyn3q5s7t9v", "features": {"motion": "high"}, "score": 0.5},
+     "a feature that is not a number"),
+    ("analysis-store.clip-analyses.put.request", {"id": "cmwqv5b7zbhd4rzyn3q5s7t9v", "features": {"f" * 201: 1}, "score": 0.5},
+     "a feature name of 201 characters"),
+    ("analysis-store.clip-analyses.put.request", {"id": "cmwqv5b7zbhd4rzyn3q5s7t9v", "features": {f"f{i}": i for i in range(257)},
+                                                  "score": 0.5}, "257 features"),
+    ("analysis-store.clip-analyses.put.request", {"id": "cmwqv5b7zbhd4rzyn3q5s7t9v", "features": {}, "score": 0.5, "analyzer": "a" * 201},
+     "an analyzer of 201 characters"),
+    ("analysis-store.clip-analyses.put.request", {"id": "cmwqv5b7zbhd4rzyn3q5s7t9v", "features": [0.5], "score": 0.5}, "features not an object"),
+    ("analysis-store.clip-analyses.get.request", {"id": ""}, "an empty clip id"),
+    ("analysis-store.clip-analysis", {"clip_id": "cmwqv5b7zbhd4rzyn3q5s7t9v", "asset_id": "cmwqv3m0tbhd2rzynb8c1d5fg", "features": {},
+                                      "score": 0.5, "created_at": "2026-11-21T20:05:09.184Z", "updated_at": "2026-11-21T20:05:09.184Z"},
+     "no analyzer (the service sends null)"),
+    ("analysis-store.clip-analysis", {"clip_id": "cmwqv5b7zbhd4rzyn3q5s7t9v", "asset_id": "cmwqv3m0tbhd2rzynb8c1d5fg", "features": {},
+                                      "score": 0.5, "analyzer": None, "created_at": "2026-11-21T20:05:09.184Z",
+                                      "updated_at": "2026-11-21T20:05:09.184Z", "created": "yes"}, "created not a boolean"),
+    ("analysis-store.knowledge.create.request", {"content": "x", "category": "policy"}, "a document without title"),
+    ("analysis-store.knowledge.create.request", {"title": "", "content": "x", "category": "policy"}, "an empty title"),
+    ("analysis-store.knowledge.create.request", {"title": "t" * 501, "content": "x", "category": "policy"}, "a title of 501 characters"),
+    ("analysis-store.knowledge.create.request", {"title": "a\tb", "content": "x", "category": "policy"}, "a control character in title"),
+    ("analysis-store.knowledge.create.request", {"title": "T", "category": "policy"}, "no content"),
+    ("analysis-store.knowledge.create.request", {"title": "T", "content": "a\u0000b", "category": "policy"}, "a NUL in content"),
+    ("analysis-store.knowledge.create.request", {"title": "T", "content": "x"}, "no category"),
+    ("analysis-store.knowledge.create.request", {"title": "T", "content": "x", "category": "c" * 101}, "a category of 101 characters"),
+    ("analysis-store.knowledge.create.request", {"title": "T", "content": "x", "category": "c", "tags": ["t"] * 51}, "51 tags"),
+    ("analysis-store.knowledge.create.request", {"title": "T", "content": "x", "category": "c", "tags": [""]}, "an empty tag"),
+    ("analysis-store.knowledge.create.request", {"title": "T", "content": "x", "category": "c", "tags": "a,b"}, "tags not an array"),
+    ("analysis-store.knowledge.create.request", {"title": "T", "content": "x", "category": "c", "embedding": "0.1,0.2"},
+     "an embedding that is not an array"),
+    ("analysis-store.knowledge.create.request", {"title": "T", "content": "x", "category": "c", "embedding": [0.1, "0.2"]},
+     "an embedding with a string in it"),
+    ("analysis-store.knowledge.create.request", {"title": "T", "content": "x", "category": "c", "embedding": []}, "an empty embedding"),
+    ("analysis-store.knowledge.create.request", {"title": "T", "content": "x", "category": "c", "embedding": [0, 0.0, -0.0]},
+     "a zero vector"),
+    ("analysis-store.knowledge.create.request", {"title": "T", "content": "x", "category": "c", "embedding": [1.0] * 4097},
+     "an embedding of 4097 numbers"),
+    ("analysis-store.knowledge.update.request", {"title": "T"}, "no id"),
+    ("analysis-store.knowledge.update.request", {"id": "cmwr0a1b2bhe5rzyn6t8v0x2z", "title": ""}, "an empty title"),
+    ("analysis-store.knowledge.update.request", {"id": "cmwr0a1b2bhe5rzyn6t8v0x2z", "embedding": [0, 0]}, "a zero vector"),
+    ("analysis-store.knowledge.get.request", {"id": "cmwr0a1b2bhe5rzyn6t8v0x2z", "version": 0}, "version 0"),
+    ("analysis-store.knowledge.get.request", {"version": 1}, "no id"),
+    ("analysis-store.knowledge.delete.request", {}, "no id"),
+    ("analysis-store.knowledge.list.request", {"limit": 501}, "limit 501"),
+    ("analysis-store.knowledge.list.request", {"cursor": "3~cmwr0a1b2bhe5rzyn6t8v0x2z"}, "a malformed cursor"),
+    ("analysis-store.knowledge.list.request", {"category": 7}, "a category that is not a string"),
+    ("analysis-store.knowledge.versions.request", {"limit": 10}, "no id"),
+    ("analysis-store.knowledge.versions.request", {"id": "cmwr0a1b2bhe5rzyn6t8v0x2z", "limit": -1}, "limit -1"),
+    ("analysis-store.knowledge.search-text.request", {"category": "policy"}, "a search without q"),
+    ("analysis-store.knowledge.search-text.request", {"q": ""}, "an empty q"),
+    ("analysis-store.knowledge.search-text.request", {"q": "w" * 1001}, "a q of 1001 characters"),
+    ("analysis-store.knowledge.search-text.request", {"q": "hook", "limit": 101}, "limit 101"),
+    ("analysis-store.knowledge.search-text.request", {"q": "hook", "limit": -1}, "limit -1"),
+    ("analysis-store.knowledge.search-vector.request", {"k": 3}, "no embedding"),
+    ("analysis-store.knowledge.search-vector.request", {"embedding": None}, "embedding null"),
+    ("analysis-store.knowledge.search-vector.request", {"embedding": {"x": 1}}, "an embedding that is not an array of numbers"),
+    ("analysis-store.knowledge.search-vector.request", {"embedding": [0.0, 0.0]}, "a zero vector"),
+    ("analysis-store.knowledge.search-vector.request", {"embedding": [1, 0], "k": 0}, "k 0"),
+    ("analysis-store.knowledge.search-vector.request", {"embedding": [1, 0], "k": 101}, "k 101"),
+    ("analysis-store.document", {"id": "cmwr0a1b2bhe5rzyn6t8v0x2z", "title": "T", "content": "", "category": "c", "tags": [], "version": 1,
+                                 "created_at": "2026-11-21T20:14:03.552Z", "updated_at": "2026-11-21T20:14:03.552Z"}, "no has_embedding"),
+    ("analysis-store.document", {"id": "cmwr0a1b2bhe5rzyn6t8v0x2z", "title": "T", "content": "", "category": "c", "tags": [], "version": 0,
+                                 "has_embedding": False, "created_at": "2026-11-21T20:14:03.552Z", "updated_at": "2026-11-21T20:14:03.552Z"},
+     "version 0"),
+    ("analysis-store.document", {"id": "cmwr0a1b2bhe5rzyn6t8v0x2z", "title": "T", "content": "", "category": "c", "tags": None, "version": 1,
+                                 "has_embedding": False, "created_at": "2026-11-21T20:14:03.552Z", "updated_at": "2026-11-21T20:14:03.552Z"},
+     "tags null (the service sends [])"),
+    ("analysis-store.knowledge.page", {"documents": []}, "no count"),
+    ("analysis-store.knowledge.versions.page", {"count": 0}, "no versions"),
+    ("analysis-store.knowledge.results", {"results": []}, "no count"),
+    ("analysis-store.knowledge.results", {"results": [{"score": 0.5}], "count": 1}, "a result without its document"),
+    ("analysis-store.document-event", {"id": "cmwr0a1b2bhe5rzyn6t8v0x2z"}, "no version"),
 ]
 
 
@@ -617,6 +697,53 @@ def _method_example_problems(schema: str, body: dict) -> list[str]:
             problems += [p for c in items for p in _clip_problems(c)]
         if body.get("next_cursor") is not None and not items:
             problems.append("next_cursor on an empty page")
+    elif schema == "analysis-store.clip-analysis":
+        if body["updated_at"] < body["created_at"]:
+            problems.append("updated_at is before created_at")
+    elif schema == "analysis-store.document":
+        problems += _document_problems(body)
+    elif schema in ("analysis-store.knowledge.page", "analysis-store.knowledge.versions.page", "analysis-store.knowledge.results"):
+        field = {"analysis-store.knowledge.page": "documents", "analysis-store.knowledge.versions.page": "versions"}.get(schema, "results")
+        items = body[field]
+        if body["count"] != len(items):
+            problems.append(f"count {body['count']} is not the number of {field} ({len(items)})")
+        documents = [r["document"] for r in items] if field == "results" else items
+        problems += [p for d in documents for p in _document_problems(d)]
+        if field == "documents":
+            keys, order = [(d["created_at"], d["id"]) for d in items], "newest first (created_at, then id, descending)"
+            ordered = keys == sorted(keys, reverse=True)
+        elif field == "versions":
+            numbers, order = [v["version"] for v in items], "one document's, newest first (version strictly descending)"
+            ordered = len({v["id"] for v in items}) <= 1 and all(a > b for a, b in zip(numbers, numbers[1:]))
+            if items and body.get("next_cursor") is not None and body["next_cursor"] != f"{items[-1]['version']}.{items[-1]['id']}":
+                problems.append("next_cursor is not '<version>.<document id>' of the last version")
+        else:
+            keys, order = [(-r["score"], r["document"]["id"]) for r in items], "best first (score descending, then id ascending)"
+            ordered = keys == sorted(keys)
+            if len({r["document"]["id"] for r in items}) != len(items):
+                problems.append("a document found twice")
+        if not ordered:
+            problems.append(f"{field} are not {order}")
+        if field == "documents" and items and body.get("next_cursor") is not None:
+            last = items[-1]
+            if body["next_cursor"] != f"{_epoch_ms(last['created_at'])}.{last['id']}":
+                problems.append("next_cursor is not '<created_at ms>.<id>' of the last document")
+        if body.get("next_cursor") is not None and not items:
+            problems.append("next_cursor on an empty page")
+    return problems
+
+
+def _epoch_ms(timestamp: str) -> int:
+    instant = datetime.datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+    return (instant - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)) // datetime.timedelta(milliseconds=1)
+
+
+def _document_problems(document: dict) -> list[str]:
+    problems = []
+    if document["updated_at"] < document["created_at"]:
+        problems.append(f"document {document['id']} version {document['version']}: updated_at is before created_at")
+    if document["version"] == 1 and document["updated_at"] != document["created_at"]:
+        problems.append(f"document {document['id']}: version 1 was made when the document was created (updated_at = created_at)")
     return problems
 
 
