@@ -32,6 +32,8 @@ struct BenchVectors: ParsableCommand {
     }
 
     func run() throws {
+        // Plain locals: the options' property wrappers are slow to read in the loops below.
+        let (documents, dimensions, queries, k, categories) = (self.documents, self.dimensions, self.queries, self.k, self.categories)
         var random = BenchRandom(seed: seed)
         let rssBefore = Self.residentBytes()
         // Generated into one flat array first, so load time is the index's alone.
