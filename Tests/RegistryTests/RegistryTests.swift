@@ -75,7 +75,8 @@ import Testing
         let connection = try await BusNode(configuration: BusNode.Configuration(identity: NodeIdentity(service: "x", instance: "x", version: "t")), group: RegistryCluster.group)
             .connect(host: "127.0.0.1", port: cluster.registryPort)
         let dead = RegistryProtocol.InstanceRecord(service: "store", instance: "store-dead", host: "127.0.0.1", port: 1, version: "t", methods: ["whoami"])
-        _ = try await connection.call(service: "registry", method: "register", body: JSONBody.encode(RegistryProtocol.RegisterRequest(record: dead, leaseMs: 10_000)))
+        // The cluster's longest lease: a loaded machine must not expire the dead record before the caller meets it.
+        _ = try await connection.call(service: "registry", method: "register", body: JSONBody.encode(RegistryProtocol.RegisterRequest(record: dead, leaseMs: 60_000)))
         #expect(await eventually { try await cluster.lookup("store").instances.count == 2 })
 
         let caller = RegistryCluster.caller(registryPorts: [cluster.registryPort])

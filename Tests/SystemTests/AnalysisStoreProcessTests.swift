@@ -11,7 +11,7 @@ import Testing
         let (owner, url, cleanup) = try await TestDatabases.freshURLs(engine)
         defer { Task { await cleanup() } }
         let databaseFlags = ["--database-url", url] + (engine == .postgres ? ["--migrations-database-url", owner] : [])
-        let pending = 9  // every migration of the analysis-store
+        let pending = 12  // every migration of the analysis-store
 
         let unmigrated = try VideobusProcess(["serve", "analysis-store", "--standalone", "--no-migrate"] + databaseFlags)
         defer { unmigrated.stop() }

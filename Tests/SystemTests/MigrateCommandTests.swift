@@ -4,7 +4,7 @@ import Testing
 
 /// `videobus migrate` and `videobus seed` as a user runs them.
 @Suite struct MigrateCommandTests {
-    static let migrationCount = 9  // analysis-store: table, search, outbox, inbox, idempotency, then tenancy (4)
+    static let migrationCount = 12  // analysis-store: table, search, outbox, inbox, idempotency, tenancy (4), clip analyses, knowledge, their tenancy
 
     @Test(arguments: Engine.allCases)
     func twoProcessesDeployingAtOnceApplyEachMigrationOnce(_ engine: Engine) async throws {
@@ -36,7 +36,7 @@ import Testing
         let target = ["--service", "analysis-store", "--database-url", url]
 
         let (seeded, seedOutput) = try await VideobusProcess.run(["seed"] + target)
-        #expect(seeded == 0 && seedOutput.contains("analysis-store: seeded 4 rows"), "\(seedOutput)")
+        #expect(seeded == 0 && seedOutput.contains("analysis-store: seeded 7 rows"), "\(seedOutput)")
         let (_, again) = try await VideobusProcess.run(["seed"] + target)
         #expect(again.contains("seeded 0 rows"))
 
@@ -46,7 +46,7 @@ import Testing
         let (reset, resetOutput) = try await VideobusProcess.run(["migrate", "reset", "--force"] + target)
         #expect(reset == 0 && resetOutput.contains("applied \(Self.migrationCount) migrations"), "\(resetOutput)")
         let (_, reseeded) = try await VideobusProcess.run(["seed"] + target)
-        #expect(reseeded.contains("seeded 4 rows"))
+        #expect(reseeded.contains("seeded 7 rows"))
 
         let (unknown, unknownOutput) = try await VideobusProcess.run(["migrate", "status", "--service", "nope"])
         #expect(unknown == 64 && unknownOutput.contains("unknown service nope; services with a database: analysis-store, ingest"))
