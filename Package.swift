@@ -99,6 +99,7 @@ let package = Package(
                 "Storage",
                 "BusRuntime",
                 "BusWire",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The ingest service: tenants, users, API keys (and authentication).

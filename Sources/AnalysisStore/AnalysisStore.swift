@@ -12,12 +12,14 @@ public enum AnalysisStore {
         schema: AnalysisStoreSchema.schema,
         methods: AnalysisContracts.methods,
         events: AnalysisContracts.events,
+        subscriptions: [IngestContracts.clipDeleted.name],
         routes: AnalysisContracts.routes
     ) { runtime in
         let store = runtime.requiredStore
         let knowledge = KnowledgeService(store: store)
         try await knowledge.loadVectors()
         let clips = ClipAnalysisService(store: store, clips: .ingest(through: runtime.node))
+        clips.consumeClipDeletions(on: runtime.node, logger: runtime.logger)
         return AnalysisStoreService(store: store).bindings + clips.bindings + knowledge.bindings
     }
 }

@@ -2,6 +2,7 @@ import BusRuntime
 import BusWire
 import Contracts
 import Foundation
+import Logging
 import ServiceKit
 import Storage
 
@@ -84,6 +85,25 @@ public struct ClipAnalysisService: Sendable {
             analysis.created = created
             return analysis
         }
+    }
+
+    /// Consumes `clip.deleted` on `node`: a deleted clip's analysis goes
+    /// with it, once per event. A payload that can never apply is consumed
+    /// without effect and logged (refusing it would hold ingest's later events back).
+    public func consumeClipDeletions(on node: BusNode, logger: Logger) {
+        node.consume(IngestContracts.clipDeleted.name, into: store.database, as: AnalysisContracts.service) { payload, delivery, session in
+            do {
+                guard let tenant = delivery.tenant else { throw BusError(.invalidArgument, "clip.deleted needs a tenant") }
+                try Self.forget(try JSONBody.decode(IngestContracts.ClipEvent.self, from: payload), tenant: tenant, session: session)
+            } catch let error as BusError where error.code == .invalidArgument {
+                logger.warning("clip.deleted event \(delivery.eventID) consumed without effect: \(error.message)")
+            }
+        }
+    }
+
+    /// Removes the deleted clip's analysis, if it has one.
+    public static func forget(_ deleted: IngestContracts.ClipEvent, tenant: String, session: any DatabaseSession) throws {
+        try session.execute("DELETE FROM clip_analysis WHERE tenant_id = \(tenant) AND clip_id = \(deleted.id)")
     }
 
     public func get(_ clipID: String, context: RequestContext) async throws(BusError) -> ClipAnalysis {

@@ -147,6 +147,33 @@ import Testing
         }
     }
 
+    /// `clip.deleted` takes the clip's analysis with it, once per event, in the inbox's transaction; other clips and tenants keep theirs.
+    @Test(arguments: Engine.allCases)
+    func aDeletedClipsAnalysisGoesWithIt(_ engine: Engine) async throws {
+        try await withService(engine) { f in
+            let ingest = StubIngest(clips: ["acme": ["clip-1": "asset-1", "clip-2": "asset-1"], "globex": ["clip-1": "asset-9"]])
+            let service = ClipAnalysisService(store: ServiceStore(database: f.database), clips: ingest.directory)
+            for (clip, ctx) in [("clip-1", Self.acme), ("clip-2", Self.acme), ("clip-1", Self.globex)] {
+                _ = try await service.put(.init(clipId: clip, features: ["motion": 0.5], score: 0.5), context: ctx)
+            }
+            func deliver(_ clip: String, tenant: String, event: String) async throws -> Bool {
+                try await Inbox.consume(f.database, eventID: event, consumer: "analysis-store", tenant: tenant) { session in
+                    try ClipAnalysisService.forget(IngestContracts.ClipEvent(id: clip, assetId: "asset-1"), tenant: tenant, session: session)
+                }
+            }
+            #expect(try await deliver("clip-1", tenant: "acme", event: "evt-1"))
+            #expect(await Self.code { try await service.get("clip-1", context: Self.acme) } == .notFound)
+            #expect(try await service.get("clip-2", context: Self.acme).clipId == "clip-2")
+            #expect(try await service.get("clip-1", context: Self.globex).clipId == "clip-1", "another tenant's clip of the same id keeps its analysis")
+            // Delivered again: consumed once, nothing else changes.
+            #expect(try await deliver("clip-1", tenant: "acme", event: "evt-1") == false)
+            #expect(try await f.count("clip_analysis") == 2)
+            // A clip without an analysis: consumed, nothing changes.
+            #expect(try await deliver("clip-9", tenant: "acme", event: "evt-2"))
+            #expect(try await f.count("clip_analysis") == 2)
+        }
+    }
+
     @Test(arguments: Engine.allCases)
     func clipAnalysesAreStoredOnlyForClipsIngestConfirms(_ engine: Engine) async throws {
         try await withService(engine) { f in

@@ -93,6 +93,10 @@ import Testing
             return status == 200
         }, "after ingest restarted: \(status)")
         try await Self.expectScored(stack, clip, 0.7)
+
+        // The clip deleted in ingest: its analysis goes too (clip.deleted reaches the analysis-store).
+        #expect(try await stack.request("DELETE", "/api/clips/\(clip)").status == 204)
+        #expect(await eventually { try await stack.request("GET", "/api/clips/\(clip)/analysis").status == 404 })
     }
 
     @Test func theKnowledgeRoutesAnswerThroughTheGateway() async throws {
