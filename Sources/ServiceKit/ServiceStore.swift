@@ -30,17 +30,30 @@ public struct ServiceStore: Sendable {
     /// shows only its rows; on SQLite the SQL must still filter on
     /// `tenant_id` (writes to other tenants' rows are refused on both).
     public func read<T: Sendable>(tenant: String, _ work: @escaping @Sendable (any DatabaseSession) throws -> T) async throws(BusError) -> T {
-        let (refusal, remembering) = Self.remembering(work)
+        let outcome: Result<T, BusError>
         do {
-            return try await database.read(tenant: tenant, remembering)
+            outcome = try await database.read(tenant: tenant, Self.answering(work))
         } catch {
-            throw refusal.withLockedValue { $0 } ?? Self.busError(error)
+            throw Self.busError(error)
+        }
+        return try outcome.get()
+    }
+
+    /// `work` with a `BusError` it throws returned instead: the database
+    /// reports any error of `work` as its own, but a refusal of the service's
+    /// (not-found, invalid-argument) must reach the caller as it is. For
+    /// reads only: a write that returns commits.
+    private static func answering<T>(_ work: @escaping @Sendable (any DatabaseSession) throws -> T) -> @Sendable (any DatabaseSession) throws -> Result<T, BusError> {
+        { session in
+            do {
+                return .success(try work(session))
+            } catch let error as BusError {
+                return .failure(error)
+            }
         }
     }
 
-    /// `work`, and where the `BusError` it throws is kept: the database
-    /// reports any error of `work` as its own, but a refusal of the service's
-    /// (not-found, invalid-argument) must reach the caller as it is.
+    /// `work`, and where the `BusError` it throws is kept (the transaction still rolls back).
     private static func remembering<T>(
         _ work: @escaping @Sendable (any DatabaseSession) throws -> T
     ) -> (NIOLockedValueBox<BusError?>, @Sendable (any DatabaseSession) throws -> T) {
@@ -70,12 +83,13 @@ public struct ServiceStore: Sendable {
     /// tenant data goes through ``read(tenant:_:)``. The name is long on
     /// purpose: a forgotten tenant should not look like the normal call.
     public func readSystem<T: Sendable>(_ work: @escaping @Sendable (any DatabaseSession) throws -> T) async throws(BusError) -> T {
-        let (refusal, remembering) = Self.remembering(work)
+        let outcome: Result<T, BusError>
         do {
-            return try await database.read(remembering)
+            outcome = try await database.read(Self.answering(work))
         } catch {
-            throw refusal.withLockedValue { $0 } ?? Self.busError(error)
+            throw Self.busError(error)
         }
+        return try outcome.get()
     }
 
     /// Writes system tables only (see ``readSystem(_:)``); on SQLite a write
