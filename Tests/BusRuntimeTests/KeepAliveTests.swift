@@ -50,14 +50,15 @@ final class SilentPeerHandler: ChannelInboundHandler, Sendable {
 
     @Test func anIdleButHealthyConnectionStaysOpen() async throws {
         var configuration = TestNodes.configuration("caller")
-        // Periods long enough that a loaded test machine never starves the pong past one.
-        configuration.keepAlive = .seconds(1)
+        // Periods long enough that a loaded test machine never starves the pong past
+        // two of them (a full run on 2 cores reaches a load of 20; 1 s periods were not enough).
+        configuration.keepAlive = .seconds(2)
         let server = BusNode(configuration: TestNodes.configuration("store"), group: TestNodes.group)
         let port = try await server.start().port!
         defer { Task { try await server.shutdown() } }
         let connection = try await BusNode(configuration: configuration, group: TestNodes.group).connect(host: "127.0.0.1", port: port)
         // Several keep-alive periods pass with no calls: pings are answered, the connection lives.
-        let quietPeriod = ContinuousClock.now + .milliseconds(3500)
+        let quietPeriod = ContinuousClock.now + .milliseconds(5000)
         while ContinuousClock.now < quietPeriod {
             #expect(await connection.isUsable)
             try await Task.sleep(for: .milliseconds(250))  // letting keep-alive periods pass is the point here
