@@ -114,10 +114,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The prediction service: model registry, predictions, actuals, error per version.
+        .target(
+            name: "Prediction",
+            dependencies: [
+                "Contracts",
+                "ServiceKit",
+                "Storage",
+                "BusRuntime",
+                "BusWire",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Every service of this build, in one list: what the CLI and the gateway iterate.
         .target(
             name: "Catalog",
-            dependencies: ["AnalysisStore", "Ingest", "Contracts", "ServiceKit"]
+            dependencies: ["AnalysisStore", "Ingest", "Prediction", "Contracts", "ServiceKit"]
         ),
         // The HTTP gateway: REST calls translated into bus calls.
         .target(
@@ -257,6 +269,19 @@ let package = Package(
                 "ServiceKit",
                 "Storage",
                 "TestSupport",
+            ]
+        ),
+        .testTarget(
+            name: "PredictionTests",
+            dependencies: [
+                "Prediction",
+                "Contracts",
+                "BusRuntime",
+                "BusWire",
+                "ServiceKit",
+                "Storage",
+                "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

@@ -2,6 +2,7 @@ import AnalysisStore
 import Contracts
 import Foundation
 import Ingest
+import Prediction
 import ServiceKit
 
 /// Every service this build knows. Adding a service is one line here (and
@@ -11,6 +12,7 @@ public enum ServiceCatalog {
     public static let definitions: [ServiceDefinition] = [
         AnalysisStore.definition,
         Ingest.definition,
+        Prediction.definition,
         .echo,
     ]
 

@@ -1,13 +1,21 @@
 import AnalysisStore
 import Foundation
+import ServiceKit
 import Storage
 
-/// The databases an analysis-store benchmark runs on: a fresh SQLite file in
-/// a temporary directory (removed afterwards), and the PostgreSQL database at
-/// `postgresURL` when one is given, emptied and migrated to the
-/// analysis-store's schema.
+/// The databases a service benchmark runs on: a fresh SQLite file in a
+/// temporary directory (removed afterwards), and the PostgreSQL database at
+/// `postgresURL` when one is given, emptied of `tables` and migrated to
+/// `schema` (the analysis-store's unless told).
 enum BenchDatabases {
-    static func forEach(_ name: String, postgresURL: String?, _ body: (_ label: String, _ database: any Database) async throws -> Void) async throws {
+    static let analysisStoreTables = [
+        "video_analysis_search", "video_analysis", "clip_analysis", "knowledge_search", "knowledge_version", "knowledge_document", "knowledge_tenant",
+    ]
+
+    static func forEach(
+        _ name: String, postgresURL: String?, schema: ServiceSchema = AnalysisStoreSchema.schema, tables: [String] = analysisStoreTables,
+        _ body: (_ label: String, _ database: any Database) async throws -> Void
+    ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("videobus-bench-\(name)-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -15,10 +23,9 @@ enum BenchDatabases {
         if let postgresURL { targets.append(("postgres", postgresURL)) }
         for (label, url) in targets {
             let database = try await openDatabase(DatabaseURL(url))
-            let tables = ["video_analysis_search", "video_analysis", "clip_analysis", "knowledge_search", "knowledge_version", "knowledge_document",
-                          "knowledge_tenant", "outbox", "inbox", "idempotency", "schema_migrations"]
-            try await database.withoutTransaction { try $0.executeScript(tables.map { "DROP TABLE IF EXISTS \($0)" }.joined(separator: "; ")) }
-            try await AnalysisStoreSchema.schema.migrator().deploy(to: database)
+            let dropped = tables + ["outbox_delivery", "outbox", "inbox", "idempotency", "schema_migrations"]
+            try await database.withoutTransaction { try $0.executeScript(dropped.map { "DROP TABLE IF EXISTS \($0)" }.joined(separator: "; ")) }
+            try await schema.migrator().deploy(to: database)
             try await body(label, database)
         }
     }

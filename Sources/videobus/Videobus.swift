@@ -14,6 +14,6 @@ struct Videobus: AsyncParsableCommand {
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Micro-benchmarks of the system's parts (run on a release build).",
-        subcommands: [BenchWire.self, BenchStorage.self, BenchPages.self, BenchSearch.self, BenchVectors.self, BenchKnowledge.self]
+        subcommands: [BenchWire.self, BenchStorage.self, BenchPages.self, BenchSearch.self, BenchVectors.self, BenchKnowledge.self, BenchPredictions.self]
     )
 }

@@ -10,12 +10,15 @@ import Testing
         var store: VideobusProcess
         /// The gateway is ready only when every service with routes serves: ingest too.
         var ingest: VideobusProcess
+        var prediction: VideobusProcess
         var gateway: VideobusProcess
         var registryFlag: [String]
         /// --database-url, and on PostgreSQL the owner's --migrations-database-url.
         var databaseFlags: [String]
         /// The same for ingest's database.
         var ingestDatabaseFlags: [String]
+        /// The same for the prediction service's database (on the analysis-store's engine).
+        var predictionDatabaseFlags: [String]
         var port: Int
 
         /// `anonymous`: requests without a key are the `default` tenant's, as under `videobus up`.
@@ -33,15 +36,20 @@ import Testing
             let ingestDatabaseFlags = ["--database-url", ingestURL] + (ingestEngine == .postgres ? ["--migrations-database-url", ingestOwner] : [])
             let ingest = try VideobusProcess(["serve", "ingest"] + ingestDatabaseFlags + registryFlag)
             _ = try await ingest.listeningPort()
+            let (predictionOwner, predictionURL, predictionCleanup) = try await TestDatabases.freshURLs(engine)
+            let predictionDatabaseFlags = ["--database-url", predictionURL] + (engine == .postgres ? ["--migrations-database-url", predictionOwner] : [])
+            let prediction = try VideobusProcess(["serve", "prediction"] + predictionDatabaseFlags + registryFlag)
+            _ = try await prediction.listeningPort()
             let gateway = try VideobusProcess(["gateway", "--port", "0"] + registryFlag + (anonymous ? ["--anonymous-tenant", "default"] : []) + gatewayOptions)
             let port = try await gateway.listeningPort()
             let stack = Stack(
-                registry: registry, store: store, ingest: ingest, gateway: gateway, registryFlag: registryFlag,
-                databaseFlags: databaseFlags, ingestDatabaseFlags: ingestDatabaseFlags, port: port
+                registry: registry, store: store, ingest: ingest, prediction: prediction, gateway: gateway, registryFlag: registryFlag,
+                databaseFlags: databaseFlags, ingestDatabaseFlags: ingestDatabaseFlags, predictionDatabaseFlags: predictionDatabaseFlags, port: port
             )
             let cleanups: @Sendable () async -> Void = {
                 await cleanup()
                 await ingestCleanup()
+                await predictionCleanup()
             }
             guard await eventually({ try await httpRequest("GET", port: port, "/readyz").status == 200 }) else {
                 let log = gateway.log
@@ -56,6 +64,7 @@ import Testing
             gateway.stop()
             store.stop()
             ingest.stop()
+            prediction.stop()
             registry.stop()
         }
 
@@ -269,7 +278,9 @@ import Testing
         let paths = (openAPI.json?["paths"] as? [String: Any])?.keys.sorted() ?? []
         #expect(paths == [
             "/api/assets", "/api/assets/{id}", "/api/assets/{id}/clips", "/api/clips/top", "/api/clips/{id}", "/api/clips/{id}/analysis",
-            "/api/knowledge", "/api/knowledge/search", "/api/knowledge/{id}", "/api/knowledge/{id}/versions", "/api/me", "/api/users", "/api/users/{id}", "/api/users/{id}/api-keys", "/api/users/{id}/api-keys/{key_id}",
+            "/api/knowledge", "/api/knowledge/search", "/api/knowledge/{id}", "/api/knowledge/{id}/versions", "/api/me", "/api/models", "/api/models/{name}",
+            "/api/models/{name}/aliases/{alias}", "/api/models/{name}/versions", "/api/models/{name}/versions/{version}", "/api/models/{name}/versions/{version}/metrics",
+            "/api/predictions", "/api/predictions/{id}", "/api/predictions/{id}/actual", "/api/users", "/api/users/{id}", "/api/users/{id}/api-keys", "/api/users/{id}/api-keys/{key_id}",
             "/api/video-analysis/", "/api/video-analysis/{video_id}", "/docs", "/healthz", "/metrics", "/openapi.json", "/readyz",
         ])
 

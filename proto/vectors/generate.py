@@ -427,7 +427,7 @@ METHOD_SCHEMA_OF = {
     "registry.watch.response": "registry.snapshot",
 }
 # Schemas that are not messages (only $defs), so need no example.
-METHOD_SCHEMAS_WITHOUT_EXAMPLES = {"registry.defs", "analysis-store.defs", "ingest.defs"}
+METHOD_SCHEMAS_WITHOUT_EXAMPLES = {"registry.defs", "analysis-store.defs", "ingest.defs", "prediction.defs"}
 
 
 def _analysis(**changes) -> dict:
@@ -644,6 +644,13 @@ METHOD_COUNTER_EXAMPLES = [
     ("analysis-store.knowledge.results", {"results": []}, "no count"),
     ("analysis-store.knowledge.results", {"results": [{"score": 0.5}], "count": 1}, "a result without its document"),
     ("analysis-store.document-event", {"id": "cmwr0a1b2bhe5rzyn6t8v0x2z"}, "no version"),
+    ("prediction.predictions.set-actual.request", {"id": "cmwqtdjauhoy2z9zj6dk2mdog"}, "no metric beside id"),
+    ("prediction.predict.request", {"clip_id": "cmwqtdjauhoy2z9zj6dk2mdog", "model": "engagement@0"}, "a model reference ending @0"),
+    ("prediction.models.create-version.request", {"name": "engagement", "metrics": {"ctr": {"kind": "Linear", "intercept": 0, "coefficients": {}}}},
+     "kind Linear (lowercase only)"),
+    ("prediction.models.set-alias.request", {"name": "engagement", "alias": "3", "version": 1}, "an alias that is a number"),
+    ("prediction.predictions.list.request", {"limit": 501}, "limit 501"),
+    ("conversion.clip-metrics", {"campaign_id": "c1", "clip_id": "c2", "impressions": -1, "clicks": 0}, "negative impressions"),
 ]
 
 
