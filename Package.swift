@@ -126,6 +126,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The conversion service: campaigns, A/B experiments, conversions, attribution.
+        .target(
+            name: "Conversion",
+            dependencies: [
+                "Contracts",
+                "ServiceKit",
+                "Storage",
+                "BusRuntime",
+                "BusWire",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Every service of this build, in one list: what the CLI and the gateway iterate.
         .target(
             name: "Catalog",
@@ -283,6 +295,10 @@ let package = Package(
                 "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .testTarget(
+            name: "ConversionTests",
+            dependencies: ["Conversion", "Contracts", "TestSupport"]
         ),
         .testTarget(
             name: "ServiceKitTests",
