@@ -141,7 +141,7 @@ let package = Package(
         // Every service of this build, in one list: what the CLI and the gateway iterate.
         .target(
             name: "Catalog",
-            dependencies: ["AnalysisStore", "Ingest", "Prediction", "Contracts", "ServiceKit"]
+            dependencies: ["AnalysisStore", "Ingest", "Prediction", "Conversion", "Contracts", "ServiceKit"]
         ),
         // The HTTP gateway: REST calls translated into bus calls.
         .target(

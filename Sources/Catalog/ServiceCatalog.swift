@@ -1,5 +1,6 @@
 import AnalysisStore
 import Contracts
+import Conversion
 import Foundation
 import Ingest
 import Prediction
@@ -13,6 +14,7 @@ public enum ServiceCatalog {
         AnalysisStore.definition,
         Ingest.definition,
         Prediction.definition,
+        Conversion.definition,
         .echo,
     ]
 

@@ -307,9 +307,36 @@ extension MoneyText: Codable {
     }
 }
 
+/// An exact decimal as a count of 10^-fractionDigits units in an Int64: the
+/// same reading and printing as money, for exact quantities that are not
+/// amounts of a currency (a sum of squared revenues, in units²).
+public enum ScaledDecimal {
+    /// `text` (money's grammar) in units of 10^-`fractionDigits`; more
+    /// nonzero fraction digits, or a value out of Int64's range, is an error
+    /// that names `what`.
+    public static func parse(_ text: String, fractionDigits: Int, what: String) throws(MoneyError) -> Int64 {
+        try MoneyParser.scaled(text, fractionDigits: fractionDigits, unit: what, outOfRange: MoneyError(.outOfRange, "\"\(text)\" is out of range for \(what)"))
+    }
+
+    /// `value` with exactly `fractionDigits` fraction digits.
+    public static func text(_ value: Int64, fractionDigits: Int) -> String {
+        let magnitude = value.magnitude
+        let sign = value < 0 ? "-" : ""
+        guard fractionDigits > 0 else { return sign + String(magnitude) }
+        var perUnit: UInt64 = 1
+        for _ in 0..<fractionDigits { perUnit *= 10 }
+        let fraction = String(magnitude % perUnit)
+        return sign + String(magnitude / perUnit) + "." + String(repeating: "0", count: fractionDigits - fraction.count) + fraction
+    }
+}
+
 /// The exact text-to-minor-units conversion behind `Money(parsing:)`.
 enum MoneyParser {
     static func minorUnits(_ text: String, currency: Currency) throws(MoneyError) -> Int64 {
+        try scaled(text, fractionDigits: currency.fractionDigits, unit: currency.code, outOfRange: Money.overflow("\"\(text)\"", currency))
+    }
+
+    static func scaled(_ text: String, fractionDigits: Int, unit: String, outOfRange: MoneyError) throws(MoneyError) -> Int64 {
         let bytes = Array(text.utf8)
         var index = 0
         func notADecimal() -> MoneyError {
@@ -355,20 +382,19 @@ enum MoneyParser {
 
         guard let firstNonzero = digits.firstIndex(where: { $0 != 0 }) else { return 0 }
         var last = digits.count - 1
-        var scale = exponent - fractionCount + currency.fractionDigits
+        var scale = exponent - fractionCount + fractionDigits
         while digits[last] == 0 { last -= 1; scale += 1 }
         let significant = digits[firstNonzero...last]
 
         if scale < 0 {
             throw MoneyError(
                 .tooManyFractionDigits,
-                currency.fractionDigits == 0
-                    ? "\"\(text)\" has a fraction, but \(currency.code) amounts are whole numbers"
-                    : "\"\(text)\" needs more than \(currency.fractionDigits) fraction digits for \(currency.code)")
+                fractionDigits == 0
+                    ? "\"\(text)\" has a fraction, but \(unit) amounts are whole numbers"
+                    : "\"\(text)\" needs more than \(fractionDigits) fraction digits for \(unit)")
         }
         // The magnitude may reach 2^63 for a negative amount (Int64.min).
         let limit: UInt64 = negative ? UInt64(Int64.max) + 1 : UInt64(Int64.max)
-        let outOfRange = Money.overflow("\"\(text)\"", currency)
         if significant.count > 19 { throw outOfRange }
         var magnitude: UInt64 = 0
         for digit in significant {

@@ -137,17 +137,25 @@ struct RouteHandler: Sendable {
         if let key = data.withUnsafeBytes({ JSONDuplicateKeys.first(in: $0) }) {
             throw APIError(.unprocessableContent, "body: the key \(key) appears twice in one object", code: "invalid-argument")
         }
+        // Services read numbers (money) from their text, exactly up to 38 significant digits; more would be cut without a word.
+        if let number = MoneyText.firstOverlongNumber(inJSON: bytes.readableBytesView) {
+            throw APIError(.unprocessableContent, "body: the number \(number.prefix(60)) has more significant digits than can be read exactly (38)", code: "invalid-argument")
+        }
         return (object, bytes)
     }
 
     /// The bus request: the body as the client sent it when nothing is added
     /// to it (it was just checked to be one JSON object without repeated
     /// keys, so the service reads exactly what the client wrote), the
-    /// parameters alone when there is no body, else the body with the
-    /// parameters merged in (a parameter wins over a body field of its name).
+    /// parameters alone when there is no body, the client's bytes with the
+    /// parameters written in front of its fields when none shares a name
+    /// (so numbers keep their text: money is read from it), else the body
+    /// re-encoded with the parameters merged in (a parameter wins over a
+    /// body field of its name).
     static func busRequest(body: [String: Any], bytes: ByteBuffer?, parameters: [(name: String, value: ParameterValue)]) throws -> ByteBuffer {
         if parameters.isEmpty, let bytes { return bytes }
         if body.isEmpty { return ParameterValue.object(parameters) }
+        if let bytes, !parameters.contains(where: { body[$0.name] != nil }), let spliced = splicing(parameters, into: bytes) { return spliced }
         var fields = body
         for (name, value) in parameters { fields[name] = value.json }
         do {
@@ -155,6 +163,17 @@ struct RouteHandler: Sendable {
         } catch {
             throw APIError(.unprocessableContent, "the request cannot be encoded as JSON", code: "invalid-argument")
         }
+    }
+
+    /// `{<parameters>,<the object's own fields>}` from a non-empty JSON object's bytes; nil when they do not start with `{` (after whitespace).
+    static func splicing(_ parameters: [(name: String, value: ParameterValue)], into object: ByteBuffer) -> ByteBuffer? {
+        let view = object.readableBytesView
+        guard let open = view.firstIndex(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }), view[open] == UInt8(ascii: "{") else { return nil }
+        var spliced = ParameterValue.object(parameters)
+        spliced.moveWriterIndex(to: spliced.writerIndex - 1)  // drop its closing brace
+        spliced.writeStaticString(",")
+        spliced.writeBytes(view[view.index(after: open)...])
+        return spliced
     }
 
     /// A parameter's value as the bus request carries it; 422 when it breaks its declared type or bounds.

@@ -142,11 +142,11 @@ public struct Timestamp: DatabaseValueConvertible, Hashable, Comparable, Codable
     }
 }
 
-/// An exact amount of money in integer minor units at a fixed scale
-/// (`scale` 2: cents; 4: hundredths of a cent). Stored as the 64-bit integer
-/// of minor units, so sums in SQL stay exact on both engines; the scale is a
-/// property of the column, given when reading.
-public struct Money: Hashable, Sendable, CustomStringConvertible {
+/// An exact decimal in integer units at a fixed scale (`scale` 2: cents;
+/// 4: hundredths of a cent). Stored as the 64-bit integer of units, so sums
+/// in SQL stay exact on both engines; the scale is a property of the column,
+/// given when reading. (Money with its currency is `Contracts.Money`.)
+public struct FixedPoint: Hashable, Sendable, CustomStringConvertible {
     public var minorUnits: Int64
     public var scale: Int
 

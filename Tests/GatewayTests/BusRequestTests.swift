@@ -32,4 +32,13 @@ import Testing
         #expect(merged["video_id"] as? String == "from-path")
         #expect(merged["description"] as? String == "d")
     }
+
+    /// Money is read from a number's text: parameters are written in front
+    /// of the client's own bytes, so a number never passes through a Double.
+    @Test func parametersAreAddedInFrontOfTheClientsBytesSoNumbersKeepTheirText() throws {
+        let bytes = ByteBuffer(string: "  {\"spend\": 12345678901234567.89, \"clicks\": 3}")
+        let spliced = try RouteHandler.busRequest(body: ["spend": 1.0, "clicks": 3], bytes: bytes, parameters: [("id", .string("c1"))])
+        #expect(String(buffer: spliced) == "{\"id\":\"c1\",\"spend\": 12345678901234567.89, \"clicks\": 3}")
+        #expect(try object(spliced)["id"] as? String == "c1")
+    }
 }

@@ -41,8 +41,8 @@ import Testing
         try await TestDatabases.with(engine) { database in
             try await database.write { try $0.executeScript(Self.createTypesTable($0.dialect)) }
             let counter: Int64 = 1 << 62
-            let price = try #require(Money("12.34", scale: 2))
-            let rate = try #require(Money("-0.0001", scale: 4))
+            let price = try #require(FixedPoint("12.34", scale: 2))
+            let rate = try #require(FixedPoint("-0.0001", scale: 4))
             // The same instant written in two time zones.
             let paris = try #require(Timestamp(iso8601: "2026-02-15T03:51:21.676+02:00"))
             let utc = try #require(Timestamp(iso8601: "2026-02-15T01:51:21.676Z"))
@@ -57,8 +57,8 @@ import Testing
             }
             let row = try #require(try await database.read { try $0.queryFirst("SELECT * FROM sample WHERE id = \("a-1")") })
             #expect(try row.decode(Int64.self, "counter") == counter)
-            #expect(try Money(databaseValue: row.value("price_cents"), scale: 2).description == "12.34")
-            #expect(try Money(databaseValue: row.value("rate_minor4"), scale: 4).description == "-0.0001")
+            #expect(try FixedPoint(databaseValue: row.value("price_cents"), scale: 2).description == "12.34")
+            #expect(try FixedPoint(databaseValue: row.value("rate_minor4"), scale: 4).description == "-0.0001")
             let at: Timestamp = try row["at"]
             #expect(at == utc)
             #expect(at.iso8601 == "2026-02-15T01:51:21.676Z")

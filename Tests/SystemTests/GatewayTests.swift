@@ -11,14 +11,16 @@ import Testing
         /// The gateway is ready only when every service with routes serves: ingest too.
         var ingest: VideobusProcess
         var prediction: VideobusProcess
+        var conversion: VideobusProcess
         var gateway: VideobusProcess
         var registryFlag: [String]
         /// --database-url, and on PostgreSQL the owner's --migrations-database-url.
         var databaseFlags: [String]
         /// The same for ingest's database.
         var ingestDatabaseFlags: [String]
-        /// The same for the prediction service's database (on the analysis-store's engine).
+        /// The same for the prediction and conversion services' databases (on the analysis-store's engine).
         var predictionDatabaseFlags: [String]
+        var conversionDatabaseFlags: [String]
         var port: Int
 
         /// `anonymous`: requests without a key are the `default` tenant's, as under `videobus up`.
@@ -40,16 +42,22 @@ import Testing
             let predictionDatabaseFlags = ["--database-url", predictionURL] + (engine == .postgres ? ["--migrations-database-url", predictionOwner] : [])
             let prediction = try VideobusProcess(["serve", "prediction"] + predictionDatabaseFlags + registryFlag)
             _ = try await prediction.listeningPort()
+            let (conversionOwner, conversionURL, conversionCleanup) = try await TestDatabases.freshURLs(engine)
+            let conversionDatabaseFlags = ["--database-url", conversionURL] + (engine == .postgres ? ["--migrations-database-url", conversionOwner] : [])
+            let conversion = try VideobusProcess(["serve", "conversion"] + conversionDatabaseFlags + registryFlag)
+            _ = try await conversion.listeningPort()
             let gateway = try VideobusProcess(["gateway", "--port", "0"] + registryFlag + (anonymous ? ["--anonymous-tenant", "default"] : []) + gatewayOptions)
             let port = try await gateway.listeningPort()
             let stack = Stack(
-                registry: registry, store: store, ingest: ingest, prediction: prediction, gateway: gateway, registryFlag: registryFlag,
-                databaseFlags: databaseFlags, ingestDatabaseFlags: ingestDatabaseFlags, predictionDatabaseFlags: predictionDatabaseFlags, port: port
+                registry: registry, store: store, ingest: ingest, prediction: prediction, conversion: conversion, gateway: gateway, registryFlag: registryFlag,
+                databaseFlags: databaseFlags, ingestDatabaseFlags: ingestDatabaseFlags, predictionDatabaseFlags: predictionDatabaseFlags,
+                conversionDatabaseFlags: conversionDatabaseFlags, port: port
             )
             let cleanups: @Sendable () async -> Void = {
                 await cleanup()
                 await ingestCleanup()
                 await predictionCleanup()
+                await conversionCleanup()
             }
             guard await eventually({ try await httpRequest("GET", port: port, "/readyz").status == 200 }) else {
                 let log = gateway.log
@@ -65,6 +73,7 @@ import Testing
             store.stop()
             ingest.stop()
             prediction.stop()
+            conversion.stop()
             registry.stop()
         }
 
@@ -277,7 +286,10 @@ import Testing
         #expect(validator.terminationStatus == 0, "openapi-spec-validator refused /openapi.json")
         let paths = (openAPI.json?["paths"] as? [String: Any])?.keys.sorted() ?? []
         #expect(paths == [
-            "/api/assets", "/api/assets/{id}", "/api/assets/{id}/clips", "/api/clips/top", "/api/clips/{id}", "/api/clips/{id}/analysis",
+            "/api/assets", "/api/assets/{id}", "/api/assets/{id}/clips", "/api/campaigns", "/api/campaigns/{id}", "/api/campaigns/{id}/attribution",
+            "/api/campaigns/{id}/experiments", "/api/campaigns/{id}/metrics", "/api/clips/top", "/api/clips/{id}", "/api/clips/{id}/analysis",
+            "/api/conversions", "/api/conversions/{id}", "/api/conversions/{id}/attribution", "/api/experiments/{id}", "/api/experiments/{id}/observations",
+            "/api/experiments/{id}/results",
             "/api/knowledge", "/api/knowledge/search", "/api/knowledge/{id}", "/api/knowledge/{id}/versions", "/api/me", "/api/models", "/api/models/{name}",
             "/api/models/{name}/aliases/{alias}", "/api/models/{name}/versions", "/api/models/{name}/versions/{version}", "/api/models/{name}/versions/{version}/metrics",
             "/api/predictions", "/api/predictions/{id}", "/api/predictions/{id}/actual", "/api/users", "/api/users/{id}", "/api/users/{id}/api-keys", "/api/users/{id}/api-keys/{key_id}",

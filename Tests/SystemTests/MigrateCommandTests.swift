@@ -49,7 +49,7 @@ import Testing
         #expect(reseeded.contains("seeded 7 rows"))
 
         let (unknown, unknownOutput) = try await VideobusProcess.run(["migrate", "status", "--service", "nope"])
-        #expect(unknown == 64 && unknownOutput.contains("unknown service nope; services with a database: analysis-store, ingest, prediction"))
+        #expect(unknown == 64 && unknownOutput.contains("unknown service nope; services with a database: analysis-store, ingest, prediction, conversion"))
         let (badURL, badURLOutput) = try await VideobusProcess.run(["migrate", "status", "--service", "analysis-store", "--database-url", "mysql://x/y"])
         #expect(badURL == 64 && badURLOutput.contains("has an unknown scheme"))
     }

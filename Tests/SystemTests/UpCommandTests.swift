@@ -18,12 +18,12 @@ import Testing
             // up creates one database per service on the server (videobus_<service>): start without it, drop it after.
             let (url, drop) = try await TestDatabases.freshURL(.postgres)
             let admin = try await openDatabase(DatabaseURL(url))
-            for database in ["videobus_analysis_store", "videobus_ingest", "videobus_prediction"] {
+            for database in ["videobus_analysis_store", "videobus_ingest", "videobus_prediction", "videobus_conversion"] {
                 try await admin.withoutTransaction { try $0.execute("DROP DATABASE IF EXISTS \(raw: database) WITH (FORCE)") }
             }
             arguments += ["--postgres", url]
             cleanup = {
-                for database in ["videobus_analysis_store", "videobus_ingest", "videobus_prediction"] {
+                for database in ["videobus_analysis_store", "videobus_ingest", "videobus_prediction", "videobus_conversion"] {
                     _ = try? await admin.withoutTransaction { try $0.execute("DROP DATABASE IF EXISTS \(raw: database) WITH (FORCE)") }
                 }
                 await admin.close()
@@ -48,7 +48,7 @@ import Testing
 
         up.signal(SIGINT)
         #expect(try await up.exitStatus(timeout: .seconds(60)) == 0)
-        for name in ["gateway", "analysis-store", "ingest", "prediction", "registry"] {
+        for name in ["gateway", "analysis-store", "ingest", "prediction", "conversion", "registry"] {
             #expect(up.log.contains("\(name) exited with status 0"), "\(name) did not drain cleanly:\n\(up.log)")
         }
         if engine == .postgres {
@@ -63,7 +63,7 @@ import Testing
         defer { up.stop() }
         #expect(await eventually(timeout: .seconds(60)) { up.log.contains("ready: http://") }, "\(up.log)")
         let children = up.log.split(separator: "\n").filter { $0.contains("| started ") }.compactMap { Int32($0.split(separator: "pid ").last?.dropLast() ?? "") }
-        #expect(children.count == 5)  // registry, analysis-store, ingest, prediction, gateway
+        #expect(children.count == 6)  // registry, analysis-store, ingest, prediction, conversion, gateway
         up.signal(SIGKILL)
         _ = try await up.exitStatus()
         // Orphans notice their parent is gone, drain, and exit.
@@ -90,7 +90,7 @@ import Testing
         }
         // Each child has the token in its environment, none on its command line (where ps shows it).
         let children = up.log.split(separator: "\n").filter { $0.contains("| started ") }.compactMap { Int32($0.split(separator: "pid ").last?.dropLast() ?? "") }
-        #expect(children.count == 5)
+        #expect(children.count == 6)
         for pid in children {
             let commandLine = try String(decoding: Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline")), as: UTF8.self)
             let environment = try String(decoding: Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ")), as: UTF8.self)

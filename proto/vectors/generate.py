@@ -427,7 +427,7 @@ METHOD_SCHEMA_OF = {
     "registry.watch.response": "registry.snapshot",
 }
 # Schemas that are not messages (only $defs), so need no example.
-METHOD_SCHEMAS_WITHOUT_EXAMPLES = {"registry.defs", "analysis-store.defs", "ingest.defs", "prediction.defs"}
+METHOD_SCHEMAS_WITHOUT_EXAMPLES = {"registry.defs", "analysis-store.defs", "ingest.defs", "prediction.defs", "conversion.defs"}
 
 
 def _analysis(**changes) -> dict:
@@ -651,6 +651,31 @@ METHOD_COUNTER_EXAMPLES = [
     ("prediction.models.set-alias.request", {"name": "engagement", "alias": "3", "version": 1}, "an alias that is a number"),
     ("prediction.predictions.list.request", {"limit": 501}, "limit 501"),
     ("conversion.clip-metrics", {"campaign_id": "c1", "clip_id": "c2", "impressions": -1, "clicks": 0}, "negative impressions"),
+    ("conversion.campaigns.create.request", {"name": "Spring launch", "objective": "conversions", "budget": "5000.00"},
+     "an objective in lower case"),
+    ("conversion.campaigns.create.request", {"name": "Spring launch", "objective": "SALES", "budget": "-5.00"}, "a negative budget"),
+    ("conversion.campaigns.create.request", {"name": "Spring launch", "objective": "SALES", "budget": "5000.00", "status": "PAUSED"},
+     "a campaign that starts PAUSED"),
+    ("conversion.campaigns.create.request", {"name": "Spring launch", "objective": "SALES", "budget": "1", "currency": "usd"},
+     "a currency in lower case"),
+    ("conversion.campaigns.add-metrics.request", {"id": "cmwr2c4m7bhg8rzyn5k7n9q2d", "spend": "1.00", "impressions": -1, "clicks": 0},
+     "negative impressions"),
+    ("conversion.experiments.create.request", {"id": "cmwr2c4m7bhg8rzyn5k7n9q2d", "name": "Hook", "metric": "conversion_rate",
+                                               "variants": [{"id": "control", "weight": 1}]}, "a single variant"),
+    ("conversion.experiments.create.request", {"id": "cmwr2c4m7bhg8rzyn5k7n9q2d", "name": "Hook", "metric": "conversion_rate",
+                                               "variants": [{"id": "control", "weight": 1}, {"id": "b", "weight": 0}]}, "a weight of 0"),
+    ("conversion.record.request", {"source": "FACEBOOK", "external_id": "fb-1001", "value": "49.90", "occurred_at": "2026-11-22T10:14:03Z"},
+     "an unknown source"),
+    ("conversion.record.request", {"source": "META", "external_id": "fb-1001", "value": "49.90", "occurred_at": "2026-11-22T10:14:03"},
+     "an occurred_at without a zone"),
+    ("conversion.record.request", {"source": "GOOGLE", "external_id": "", "value": "49.90", "occurred_at": "2026-11-22T10:14:03Z"},
+     "an empty external_id"),
+    ("conversion.conversions.attribution.request", {"id": "cmwr3a5n2bhj4rzyn8d0f2h4k", "model": "u_shaped"}, "an unknown attribution model"),
+    ("conversion.conversion", {"id": "cmwr3a5n2bhj4rzyn8d0f2h4k", "source": "META", "external_id": "fb-1001", "value": "49.90", "currency": "USD",
+                               "occurred_at": "2026-11-22T10:14:03.000Z", "touchpoints": [], "created_at": "2026-11-22T10:16:03.518Z"},
+     "event_name, campaign_id, experiment_id, variant_id and click_id left out (the service sends null)"),
+    ("conversion.campaign-attribution", {"campaign_id": "cmwr2c4m7bhg8rzyn5k7n9q2d", "model": "last", "credited_value": 269.9, "currency": "USD",
+                                         "conversions": 3}, "credited_value as a JSON number (answers send strings)"),
 ]
 
 
