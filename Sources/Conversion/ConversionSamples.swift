@@ -4,8 +4,8 @@ import ServiceKit
 import Storage
 
 /// The Gateway API seed's sample data: two campaigns, each with an
-/// experiment, and ten conversions from several sources (two of them
-/// duplicates, answered with the stored record). Recorded through the
+/// experiment, and ten conversions from several sources (sent as twelve: two
+/// are duplicates, answered with the stored record). Recorded through the
 /// service's own code, so roll-ups, variant totals and events are as a user's
 /// requests would leave them. Campaigns whose name exists are left alone.
 enum ConversionSamples {
@@ -56,7 +56,10 @@ enum ConversionSamples {
                 (.manual, "invoice-4001", nil, "300.00", 6, [], false),
                 (.webhook, "wh-5001", nil, "9.99", 7, [spring, summer], false),
                 (.meta, "fb-1001", "Purchase", "49.90", 8, [spring], true),  // the same ids a week later: a new conversion
+                (.tiktok, "tt-3002", "CompletePayment", "22.00", 8, [summer], false),
+                (.manual, "invoice-4002", nil, "75.00", 9, [spring], false),
             ]
+            var recorded = 0
             for (index, sample) in samples.enumerated() {
                 let (source, external, event, value, days, touched, inExperiment) = sample
                 let occurred = base + days * day + Int64(index) * 60_000
@@ -71,9 +74,10 @@ enum ConversionSamples {
                 let incoming = try ConversionService.check(request)
                 if try ConversionService.duplicate(of: incoming, session, tenant: tenant) == nil {
                     _ = try ConversionService.insert(incoming, session, tenant: tenant)
+                    recorded += 1
                 }
             }
-            return 2 + 2 + samples.count
+            return 2 + 2 + recorded
         }
     }
 }
