@@ -54,13 +54,13 @@ public enum ConversionContracts {
 
     public static let routes: [HTTPRoute] = [
         HTTPRoute(.post, campaigns, calls: createCampaign, summary: "Create a campaign", operationID: "createCampaign", body: CreateCampaignRequest.self, status: 201,
-                  failures: [.init(503, "ingest is unavailable (to confirm clip_ids)")]),
+                  failures: [.init(409, "Another campaign has this meta_campaign_id"), .init(503, "ingest is unavailable (to confirm clip_ids)")]),
         HTTPRoute(.get, campaigns, calls: listCampaigns, summary: "List campaigns, newest first", operationID: "listCampaigns",
                   parameters: [.query("status", ConversionSchemas.statusFilter)] + listQuery,
                   response: .contract(CampaignList.self), nextPageField: CampaignPage.CodingKeys.nextCursor.stringValue),
         HTTPRoute(.get, campaigns + "/{id}", calls: getCampaign, summary: "Get a campaign", operationID: "getCampaign", parameters: [idParameter], failures: [noCampaign]),
         HTTPRoute(.patch, campaigns + "/{id}", calls: updateCampaign, summary: "Change a campaign", operationID: "updateCampaign",
-                  parameters: [idParameter], body: CampaignChanges.self, failures: [noCampaign, illegalState]),
+                  parameters: [idParameter], body: CampaignChanges.self, failures: [noCampaign, .init(409, "An illegal status move (the message names both), or another campaign has this meta_campaign_id")]),
         HTTPRoute(.delete, campaigns + "/{id}", calls: deleteCampaign, summary: "Delete a campaign", operationID: "deleteCampaign",
                   parameters: [idParameter], status: 204, failures: [noCampaign]),
         HTTPRoute(.post, campaigns + "/{id}/metrics", calls: addMetrics, summary: "Add spend, impressions and clicks", operationID: "addCampaignMetrics",
@@ -1411,11 +1411,25 @@ public enum ConversionContracts {
 
     public enum ConversionSchemas {
         static let decimalPattern = "^-?[0-9]+(\\.[0-9]+)?$"
-        public static let money = JSONSchema(
-            .string, description: "Exact money: a decimal string (\"1250.50\") or a JSON number, read from its text; no more fraction digits than the currency has (trailing zeros aside)."
-        )
+        public static let money: JSONSchema = {
+            var schema = JSONSchema.string(
+                patterns: ["^-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?$"], example: "1250.50",
+                description: "Exact money: a decimal string (\"1250.50\") or a JSON number, either read from its text, at least 0; no more fraction digits than the currency has (trailing zeros aside)."
+            )
+            schema.alsoNumber = true
+            schema.minimum = 0
+            return schema
+        }()
         public static let moneyAnswer = JSONSchema.string(patterns: [decimalPattern], example: "1250.50", description: "Exact money with exactly the currency's fraction digits.")
-        public static let decimal = JSONSchema(.string, description: "A decimal string or a JSON number, read from its text.")
+        public static let decimal: JSONSchema = {
+            var schema = JSONSchema.string(
+                patterns: ["^-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?$"], example: "3125000.0000",
+                description: "An exact decimal: a string or a JSON number, either read from its text, at least 0."
+            )
+            schema.alsoNumber = true
+            schema.minimum = 0
+            return schema
+        }()
         public static let decimalAnswer = JSONSchema.string(patterns: [decimalPattern], example: "3125000.0000", description: "An exact decimal.")
         public static let currency = JSONSchema.string(patterns: ["^[A-Z]{3}$"], example: "USD", description: "ISO 4217; USD when not given.")
         public static let name = JSONSchema.string(minLength: 1, maxLength: 200, patterns: [AnalysisContracts.Schemas.noControlCharacters], example: "Spring launch", description: "1 to 200 characters without control characters.")

@@ -53,6 +53,8 @@ public struct JSONSchema: Sendable {
     public var maxItems: Int?
     /// Whether an object may carry keys it does not declare (ignored by the service).
     public var additionalProperties = true
+    /// Strings only: a JSON number is accepted too, read from its text (money).
+    public var alsoNumber = false
 
     public init(_ kind: Kind, description: String? = nil) {
         self.kind = kind
@@ -128,6 +130,12 @@ public struct JSONSchema: Sendable {
         return properties.filter(\.required).map(\.name)
     }
 
+    /// Every JSON type a value may have, `null` aside: the type name, and `number` for a string that may be sent as one.
+    public var typeNames: Set<String> {
+        guard let typeName else { return [] }
+        return alsoNumber ? [typeName, "number"] : [typeName]
+    }
+
     /// The JSON type name (`string`, `object`, …); nil for a reference.
     public var typeName: String? {
         switch kind {
@@ -178,7 +186,10 @@ extension JSONSchema {
         case .string, .integer, .number, .boolean, .anyObject:
             break
         }
-        if let type = typeName { object["type"] = nullable ? [type, "null"] : type }
+        if let type = typeName {
+            let types = [type] + (alsoNumber ? ["number"] : []) + (nullable ? ["null"] : [])
+            object["type"] = types.count == 1 ? type : types
+        }
         if let description { object["description"] = description }
         if let minLength { object["minLength"] = minLength }
         if let maxLength { object["maxLength"] = maxLength }

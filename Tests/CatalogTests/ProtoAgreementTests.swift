@@ -54,8 +54,8 @@ import Testing
         #expect(Set(proto["required"] as? [String] ?? []) == Set(swift.required), "\(what): required in \(file) \(proto["required"] ?? []) vs Swift \(swift.required)")
         for (name, swiftProperty) in swiftProperties {
             guard let protoProperty = try protoProperties[name].map(Self.resolve) else { continue }
-            let swiftType = swiftProperty.typeName ?? "object"
-            #expect(Self.types(protoProperty) == [swiftType], "\(what).\(name): \(file) says \(Self.types(protoProperty)), Swift \(swiftType)")
+            let swiftTypes = swiftProperty.typeName == nil ? ["object"] : swiftProperty.typeNames
+            #expect(Self.types(protoProperty) == swiftTypes, "\(what).\(name): \(file) says \(Self.types(protoProperty)), Swift \(swiftTypes)")
             for (keyword, value) in [("minLength", swiftProperty.minLength.map(Int64.init)), ("maxLength", swiftProperty.maxLength.map(Int64.init)),
                                      ("minimum", swiftProperty.minimum), ("maximum", swiftProperty.maximum)] {
                 let protoValue = (protoProperty[keyword] as? NSNumber)?.int64Value

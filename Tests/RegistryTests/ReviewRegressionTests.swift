@@ -59,7 +59,7 @@ import Testing
             connectTimeout: .seconds(120), registries: [ServiceAddress(host: "127.0.0.1", port: cluster.registryPort)]
         ), group: RegistryCluster.group)
         // Discovery first (it counts against a call's deadline too): this test is about connecting.
-        #expect(await eventually { try await caller.registrySnapshot(timeout: .seconds(5)).instances.contains { $0.record.service == "stuck" } })
+        #expect(await eventually(timeout: .seconds(90)) { try await caller.registrySnapshot(timeout: .seconds(5)).instances.contains { $0.record.service == "stuck" } })
         let started = ContinuousClock.now
         let error = await #expect(throws: BusError.self) {
             _ = try await caller.call(service: "stuck", method: "x", timeout: .milliseconds(300))

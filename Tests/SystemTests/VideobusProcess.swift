@@ -82,7 +82,8 @@ final class VideobusProcess: @unchecked Sendable {
     static func run(_ arguments: [String], environment: [String: String?] = [:], directory: URL? = nil) async throws -> (Int32, String) {
         let child = try VideobusProcess(arguments, environment: environment, directory: directory)
         defer { child.stop() }
-        let status = try await child.exitStatus()
+        // Generous: a full run of the suites keeps both cores busy, and a command's start can wait its turn.
+        let status = try await child.exitStatus(timeout: .seconds(90))
         return (status, child.log)
     }
 }

@@ -74,13 +74,13 @@ public enum TestDatabases {
         let (ownerURL, serviceURL, cleanup) = try await freshURLs(engine)
         var opened: [any Database] = []
         do {
-            let owner = try await openDatabase(DatabaseURL(ownerURL))
+            let owner = try await open(ownerURL)
             opened.append(owner)
             try await prepare(owner)
             let service: any Database
             if engine == .postgres {
                 try await PostgresRoles.grantServiceAccess(on: owner, to: serviceRole)
-                service = try await openDatabase(DatabaseURL(serviceURL))
+                service = try await open(serviceURL)
                 opened.append(service)
             } else {
                 service = owner
@@ -96,10 +96,19 @@ public enum TestDatabases {
         }
     }
 
+    /// Opens a test database. A PostgreSQL pool waits up to two minutes for a
+    /// free connection instead of 10 s: the whole suite shares one server, and
+    /// what these tests check is the answers, not how long a loaded server queues.
+    static func open(_ url: String) async throws -> any Database {
+        let parsed = try DatabaseURL(url)
+        guard case .postgres(let settings) = parsed else { return try await openDatabase(parsed) }
+        return try await PostgresDatabase.connect(settings, acquireTimeout: .seconds(120))
+    }
+
     /// Runs `body` with a fresh database of `engine`, removed afterwards.
     public static func with<T>(_ engine: Engine, _ body: (any Database) async throws -> T) async throws -> T {
         let (url, cleanup) = try await freshURL(engine)
-        let database = try await openDatabase(DatabaseURL(url))
+        let database = try await open(url)
         do {
             let result = try await body(database)
             await database.close()
