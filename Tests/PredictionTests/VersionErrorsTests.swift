@@ -597,18 +597,9 @@ import Testing
             try Self.numpyScript.write(to: script, atomically: true, encoding: .utf8)
             try input.write(to: pairs)
 
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", script.path]
-            process.standardInput = try FileHandle(forReadingFrom: pairs)
-            let output = Pipe(), errorOutput = Pipe()
-            process.standardOutput = output
-            process.standardError = errorOutput
-            try process.run()
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            let message = errorOutput.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            try #require(process.terminationStatus == 0, "numpy script failed: \(String(decoding: message, as: UTF8.self))")
+            let result = try await runProgram(["python3", script.path], input: pairs)
+            try #require(result.status == 0, "numpy script failed: \(result.errorText)")
+            let data = result.output
             let numpy = try JSONDecoder().decode([NumpyErrors].self, from: data)
             try #require(numpy.count == loaded.count)
 

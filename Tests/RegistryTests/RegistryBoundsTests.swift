@@ -10,8 +10,7 @@ import Testing
 /// What one hostile peer can do to the registry: each test fails without its bound.
 @Suite struct RegistryBoundsTests {
     func rawConnection(_ cluster: RegistryCluster, token: String? = nil) async throws -> PeerConnection {
-        try await BusNode(configuration: BusNode.Configuration(identity: NodeIdentity(service: "raw", instance: "raw-\(UInt32.random(in: 0...UInt32.max))", version: "t"), token: token), group: RegistryCluster.group)
-            .connect(host: "127.0.0.1", port: cluster.registryPort)
+        try await cluster.connect(as: "raw", instance: "raw-\(UInt32.random(in: 0...UInt32.max))", token: token)
     }
 
     func register(_ record: RegistryProtocol.InstanceRecord, on connection: PeerConnection) async throws {

@@ -30,6 +30,11 @@ struct RegistryCluster {
         try await registry.shutdown(grace: .zero)
     }
 
+    /// How long a test's connects and calls may take: what these tests check
+    /// is where calls land, never how fast, and a full run of the suites
+    /// keeps both cores of a CI machine busy.
+    static let patience: TimeAmount = .seconds(60)
+
     /// A node of `service` registered with the registries at `ports`. The
     /// default lease outlasts any stall of a loaded CI machine (a late
     /// heartbeat would expire a live instance mid-test); tests about expiry
@@ -38,6 +43,7 @@ struct RegistryCluster {
         let instance = "\(service)-\(UInt32.random(in: 0...UInt32.max))"
         let node = BusNode(configuration: BusNode.Configuration(
             identity: NodeIdentity(service: service, instance: instance, version: "test"),
+            connectTimeout: Self.patience, defaultCallTimeout: Self.patience,
             registries: registryPorts.map { ServiceAddress(host: "127.0.0.1", port: $0) }, lease: lease,
             serviceCredential: credential
         ), group: group)
@@ -50,10 +56,18 @@ struct RegistryCluster {
         node("caller", registryPorts: registryPorts)
     }
 
+    /// A bare connection to this registry, as `instance` of service `service`.
+    func connect(as service: String = "x", instance: String = "x", token: String? = nil) async throws -> PeerConnection {
+        let configuration = BusNode.Configuration(
+            identity: NodeIdentity(service: service, instance: instance, version: "test"), token: token,
+            connectTimeout: Self.patience, defaultCallTimeout: Self.patience
+        )
+        return try await BusNode(configuration: configuration, group: Self.group).connect(host: "127.0.0.1", port: registryPort)
+    }
+
     /// The registry's current view, straight from its `lookup` method.
     func lookup(_ service: String? = nil) async throws -> RegistryProtocol.Snapshot {
-        let connection = try await BusNode(configuration: BusNode.Configuration(identity: NodeIdentity(service: "probe", instance: "probe", version: "test")), group: Self.group)
-            .connect(host: "127.0.0.1", port: registryPort)
+        let connection = try await connect(as: "probe", instance: "probe")
         defer { Task { await connection.close() } }
         let body = try await connection.call(service: "registry", method: "lookup", body: JSONBody.encode(RegistryProtocol.LookupRequest(service: service)))
         return try JSONBody.decode(RegistryProtocol.Snapshot.self, from: body)

@@ -13,8 +13,7 @@ import Testing
     static let storeSecret = "store-secret-0123456789abcdef"
 
     func rawConnection(_ cluster: RegistryCluster, token: String? = nil) async throws -> PeerConnection {
-        try await BusNode(configuration: BusNode.Configuration(identity: NodeIdentity(service: "raw", instance: "raw-\(UInt32.random(in: 0...UInt32.max))", version: "t"), token: token), group: RegistryCluster.group)
-            .connect(host: "127.0.0.1", port: cluster.registryPort)
+        try await cluster.connect(as: "raw", instance: "raw-\(UInt32.random(in: 0...UInt32.max))", token: token)
     }
 
     func register(_ record: RegistryProtocol.InstanceRecord, on connection: PeerConnection, credential: String? = nil, instanceKey: String? = nil) async throws {

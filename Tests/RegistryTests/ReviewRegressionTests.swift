@@ -11,8 +11,7 @@ import Testing
 /// the drain of a registry holding watches.
 @Suite struct ReviewRegressionTests {
     static func register(_ record: RegistryProtocol.InstanceRecord, at cluster: RegistryCluster) async throws {
-        let connection = try await BusNode(configuration: BusNode.Configuration(identity: NodeIdentity(service: "x", instance: "x-\(record.instance)", version: "t")), group: RegistryCluster.group)
-            .connect(host: "127.0.0.1", port: cluster.registryPort)
+        let connection = try await cluster.connect(instance: "x-\(record.instance)")
         defer { Task { await connection.close() } }
         _ = try await connection.call(service: "registry", method: "register", body: JSONBody.encode(RegistryProtocol.RegisterRequest(record: record, leaseMs: 10_000)))
     }

@@ -276,14 +276,8 @@ import Testing
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("openapi-\(UUID().uuidString).json")
         try openAPI.body.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
-        let validator = Process()
-        validator.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        validator.arguments = ["python3", "-m", "openapi_spec_validator", file.path]
-        validator.standardOutput = FileHandle.nullDevice
-        validator.standardError = FileHandle.nullDevice
-        try validator.run()
-        validator.waitUntilExit()
-        #expect(validator.terminationStatus == 0, "openapi-spec-validator refused /openapi.json")
+        let validation = try await runProgram(["python3", "-m", "openapi_spec_validator", file.path])
+        #expect(validation.status == 0, "openapi-spec-validator refused /openapi.json: \(validation.errorText)")
         let paths = (openAPI.json?["paths"] as? [String: Any])?.keys.sorted() ?? []
         #expect(paths == [
             "/api/assets", "/api/assets/{id}", "/api/assets/{id}/clips", "/api/campaigns", "/api/campaigns/{id}", "/api/campaigns/{id}/attribution",
