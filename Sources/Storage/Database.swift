@@ -40,6 +40,14 @@ public protocol Database: Sendable {
     @discardableResult
     func withoutTransaction<T: Sendable>(_ work: @escaping @Sendable (any DatabaseSession) throws -> T) async throws(StorageError) -> T
 
+    /// The file holding the database, for an engine that keeps one (SQLite
+    /// on disk); nil otherwise.
+    var filePath: String? { get }
+
+    /// Takes the claim that lets one outbox relay at a time serve this
+    /// database, across processes; nil while another relay holds it.
+    func tryRelayLock() async throws(StorageError) -> (any RelayLock)?
+
     /// Closes every connection.
     func close() async
 }

@@ -56,7 +56,7 @@ public struct Migrator: Sendable {
                 }
             }
         case .sqlite:
-            let sidecar = (database as? SQLiteDatabase)?.filePath.map { $0 + ".migrating" }
+            let sidecar = database.filePath.map { $0 + ".migrating" }
             return try await database.withoutTransaction { session in
                 try SQLiteMigrationLock.announce(holder: holder, sidecar: sidecar) { () throws(StorageError) -> [Migration] in
                     try Self.createHistoryTable(session)

@@ -146,8 +146,17 @@ public final class OutboxRelay: Sendable {
     /// worker of its own, which delivers until nothing of that group is due.
     /// A group whose attempts hang until their deadline so holds only itself.
     public func run() async throws {
-        let lock = try await RelayLock.acquire(for: database, logger: logger)
-        defer { Task { await lock.release() } }
+        let lock = try await database.waitForRelayLock(logger: logger)
+        do {
+            try await relay(holding: lock)
+        } catch {
+            await lock.release()
+            throw error
+        }
+        await lock.release()
+    }
+
+    private func relay(holding lock: any RelayLock) async throws {
         let working = NIOLockedValueBox<Set<String>>([])
         try await withThrowingDiscardingTaskGroup { workers in
             var failures = 0
@@ -158,7 +167,7 @@ public final class OutboxRelay: Sendable {
                     lastPrune = .now()
                 }
                 do {
-                    guard try await lock.isHeld() else {
+                    guard await lock.isHeld() else {
                         // Cancelled (shutting down): the check failed because we stop, not because the lock went.
                         if Task.isCancelled { break }
                         logger.warning("lost the relay lock (database connection lost); stopping")

@@ -271,6 +271,13 @@ public final class PostgresDatabase: Database {
         waiter?.resume(returning: .none)
     }
 
+    /// PostgreSQL keeps no file of its own here.
+    public var filePath: String? { nil }
+
+    public func tryRelayLock() async throws(StorageError) -> (any RelayLock)? {
+        try await PostgresRelayLock.tryAcquire(on: self)
+    }
+
     public func close() async {
         let waiters = state.withLockedValue { state in
             state.isClosed = true

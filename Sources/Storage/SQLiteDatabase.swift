@@ -15,6 +15,8 @@ public final class SQLiteDatabase: Database {
     private let groupCommit: SQLiteGroupCommit
     /// The tenant of each connection's current transaction, read by `videobus_tenant()`.
     private let sessions: SQLiteTenantSessions
+    /// Whether a relay serves this database, when it is in memory (a file's claim is a lock file).
+    private let relayClaimed = NIOLockedValueBox(false)
 
     /// How long a writer waits for another process's write lock.
     public static let busyTimeout: TimeInterval = 10
@@ -114,6 +116,11 @@ public final class SQLiteDatabase: Database {
         } catch {
             throw Self.storageError(error)
         }
+    }
+
+    public func tryRelayLock() async throws(StorageError) -> (any RelayLock)? {
+        if let filePath { return try SQLiteRelayLock.tryAcquire(file: filePath) }
+        return SQLiteRelayLock.tryAcquire(instance: relayClaimed)
     }
 
     public func close() async {

@@ -63,18 +63,18 @@ struct CallCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (service, method) = parsedTarget!
-        let node = makeCallerNode(name: "call", registries: bus.registries, token: bus.token)
-        defer { Task { try? await node.shutdown(grace: .zero) } }
-        do {
-            let answer = try await node.call(
-                service: service, method: method, body: ByteBuffer(string: body),
-                timeout: .nanoseconds(Int64(timeout * 1e9)), idempotencyKey: idempotencyKey,
-                identity: tenant.map { Identity(tenant: $0, user: user, role: role) }
-            )
-            printLine(String(buffer: answer))
-        } catch {
-            FileHandle.standardError.write(Data("\(error.code.rawValue): \(error.message)\n".utf8))
-            throw ExitCode(Self.exitCode(for: error.code))
+        try await withCallerNode(name: "call", registries: bus.registries, token: bus.token) { node in
+            do {
+                let answer = try await node.call(
+                    service: service, method: method, body: ByteBuffer(string: body),
+                    timeout: .nanoseconds(Int64(timeout * 1e9)), idempotencyKey: idempotencyKey,
+                    identity: tenant.map { Identity(tenant: $0, user: user, role: role) }
+                )
+                printLine(String(buffer: answer))
+            } catch let error as BusError {
+                FileHandle.standardError.write(Data("\(error.code.rawValue): \(error.message)\n".utf8))
+                throw ExitCode(Self.exitCode(for: error.code))
+            }
         }
     }
 
@@ -87,13 +87,22 @@ struct CallCommand: AsyncParsableCommand {
     }
 }
 
-/// A node that only calls: it serves nothing and registers nowhere.
-func makeCallerNode(name: String, registries: [ServiceAddress], token: String?) -> BusNode {
-    BusNode(
+/// Runs `body` with a node that only calls (it serves nothing and registers
+/// nowhere), and shuts the node down however `body` ends, before the command exits.
+func withCallerNode<T>(name: String, registries: [ServiceAddress], token: String?, _ body: (BusNode) async throws -> T) async throws -> T {
+    let node = BusNode(
         configuration: BusNode.Configuration(
             identity: NodeIdentity(service: name, instance: uniqueInstanceID(name), version: Videobus.configuration.version),
             token: token, registries: registries
         ),
         group: MultiThreadedEventLoopGroup.singleton
     )
+    do {
+        let result = try await body(node)
+        try? await node.shutdown(grace: .zero)
+        return result
+    } catch {
+        try? await node.shutdown(grace: .zero)
+        throw error
+    }
 }

@@ -30,8 +30,18 @@ struct DatabaseOptions: ParsableArguments {
         }
     }
 
-    func open() async throws -> (ServiceSchema, any Database) {
+    /// Runs `body` with the service's schema and its open database, and
+    /// closes the database however `body` ends (before the command exits).
+    func withDatabase<T>(_ body: (ServiceSchema, any Database) async throws -> T) async throws -> T {
         let schema = try ServiceCatalog.definitionWithDatabase(named: service).schema!
-        return (schema, try await openDatabase(DatabaseURL(url)))
+        let database = try await openDatabase(DatabaseURL(url))
+        do {
+            let result = try await body(schema, database)
+            await database.close()
+            return result
+        } catch {
+            await database.close()
+            throw error
+        }
     }
 }

@@ -17,23 +17,23 @@ struct EventsCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
-            let (_, db) = try await database.open()
-            defer { Task { await db.close() } }
-            let status = try await OutboxInspector(database: db).status()
-            let now = Timestamp.now()
-            var rows = [["GROUP", "PENDING", "OLDEST PENDING", "PARKED"]]
-            rows += status.groups.map { [$0.subscriber, "\($0.pending)", $0.oldestPending.map { age(since: $0, now: now) } ?? "-", "\($0.parked)"] }
-            // Groups the catalog declares for this service's topics, caught up or not.
-            let definition = try ServiceCatalog.definitionWithDatabase(named: database.service)
-            let declared = Set(definition.events.flatMap { ServiceCatalog.declaredSubscribers[$0.name] ?? [] })
-            for group in declared.sorted() where !status.groups.contains(where: { $0.subscriber == group }) {
-                rows.append([group, "0", "-", "0"])
+            try await database.withDatabase { _, db in
+                let status = try await OutboxInspector(database: db).status()
+                let now = Timestamp.now()
+                var rows = [["GROUP", "PENDING", "OLDEST PENDING", "PARKED"]]
+                rows += status.groups.map { [$0.subscriber, "\($0.pending)", $0.oldestPending.map { age(since: $0, now: now) } ?? "-", "\($0.parked)"] }
+                // Groups the catalog declares for this service's topics, caught up or not.
+                let definition = try ServiceCatalog.definitionWithDatabase(named: database.service)
+                let declared = Set(definition.events.flatMap { ServiceCatalog.declaredSubscribers[$0.name] ?? [] })
+                for group in declared.sorted() where !status.groups.contains(where: { $0.subscriber == group }) {
+                    rows.append([group, "0", "-", "0"])
+                }
+                if status.unrouted > 0 {
+                    rows.append(["(not yet routed)", "\(status.unrouted)", status.oldestUnrouted.map { age(since: $0, now: now) } ?? "-", "-"])
+                }
+                if rows.count == 1 { return printLine("(nothing pending or parked)") }
+                printTable(rows)
             }
-            if status.unrouted > 0 {
-                rows.append(["(not yet routed)", "\(status.unrouted)", status.oldestUnrouted.map { age(since: $0, now: now) } ?? "-", "-"])
-            }
-            if rows.count == 1 { return printLine("(nothing pending or parked)") }
-            printTable(rows)
         }
     }
 
@@ -43,13 +43,13 @@ struct EventsCommand: AsyncParsableCommand {
         @Option(help: "Only this subscriber group's.") var group: String?
 
         func run() async throws {
-            let (_, db) = try await database.open()
-            defer { Task { await db.close() } }
-            let parked = try await OutboxInspector(database: db).parked(subscriber: group)
-            if parked.isEmpty { return printLine("(no parked events)") }
-            printTable([["EVENT", "TOPIC", "GROUP", "ATTEMPTS", "PARKED AT", "LAST ERROR"]] + parked.map {
-                [$0.eventID, $0.topic, $0.subscriber, "\($0.attempts)", $0.parkedAt.iso8601, $0.lastError ?? ""]
-            })
+            try await database.withDatabase { _, db in
+                let parked = try await OutboxInspector(database: db).parked(subscriber: group)
+                if parked.isEmpty { return printLine("(no parked events)") }
+                printTable([["EVENT", "TOPIC", "GROUP", "ATTEMPTS", "PARKED AT", "LAST ERROR"]] + parked.map {
+                    [$0.eventID, $0.topic, $0.subscriber, "\($0.attempts)", $0.parkedAt.iso8601, $0.lastError ?? ""]
+                })
+            }
         }
     }
 
@@ -68,11 +68,11 @@ struct EventsCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let (_, db) = try await database.open()
-            defer { Task { await db.close() } }
-            let replayed = try await OutboxInspector(database: db).replay(eventID: eventID, subscriber: group)
-            printLine("replayed \(replayed) parked \(replayed == 1 ? "delivery" : "deliveries")")
-            if replayed == 0 { throw ExitCode(1) }
+            try await database.withDatabase { _, db in
+                let replayed = try await OutboxInspector(database: db).replay(eventID: eventID, subscriber: group)
+                printLine("replayed \(replayed) parked \(replayed == 1 ? "delivery" : "deliveries")")
+                if replayed == 0 { throw ExitCode(1) }
+            }
         }
     }
 }

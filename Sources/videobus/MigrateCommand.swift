@@ -16,10 +16,10 @@ struct MigrateCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
-            let (schema, db) = try await database.open()
-            defer { Task { await db.close() } }
-            let applied = try await schema.migrator(holder: "videobus migrate \(ProcessInfo.processInfo.processIdentifier)").deploy(to: db)
-            printLine(applied.isEmpty ? "\(schema.service): up to date (\(db.location))" : applied.map { "applied \($0.id) \($0.name)" }.joined(separator: "\n"))
+            try await database.withDatabase { schema, db in
+                let applied = try await schema.migrator(holder: "videobus migrate \(ProcessInfo.processInfo.processIdentifier)").deploy(to: db)
+                printLine(applied.isEmpty ? "\(schema.service): up to date (\(db.location))" : applied.map { "applied \($0.id) \($0.name)" }.joined(separator: "\n"))
+            }
         }
     }
 
@@ -31,15 +31,15 @@ struct MigrateCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
-            let (schema, db) = try await database.open()
-            defer { Task { await db.close() } }
-            let status = try await schema.migrator().status(of: db)
-            printLine("\(schema.service) at \(db.location)")
-            for applied in status.applied { printLine("applied   \(applied.id) \(applied.name)  (\(applied.appliedAt.iso8601), \(applied.durationMs) ms)") }
-            for modified in status.modified { printLine("MODIFIED  \(modified.applied.id) \(modified.applied.name)  applied \(modified.applied.checksum), code \(modified.codeChecksum)") }
-            for unknown in status.unknown { printLine("UNKNOWN   \(unknown.id) \(unknown.name)  (applied by a newer build)") }
-            for pending in status.pending { printLine("pending   \(pending.id) \(pending.name)") }
-            if !status.isCurrent { throw ExitCode(1) }
+            try await database.withDatabase { schema, db in
+                let status = try await schema.migrator().status(of: db)
+                printLine("\(schema.service) at \(db.location)")
+                for applied in status.applied { printLine("applied   \(applied.id) \(applied.name)  (\(applied.appliedAt.iso8601), \(applied.durationMs) ms)") }
+                for modified in status.modified { printLine("MODIFIED  \(modified.applied.id) \(modified.applied.name)  applied \(modified.applied.checksum), code \(modified.codeChecksum)") }
+                for unknown in status.unknown { printLine("UNKNOWN   \(unknown.id) \(unknown.name)  (applied by a newer build)") }
+                for pending in status.pending { printLine("pending   \(pending.id) \(pending.name)") }
+                if !status.isCurrent { throw ExitCode(1) }
+            }
         }
     }
 
@@ -53,10 +53,10 @@ struct MigrateCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let (schema, db) = try await database.open()
-            defer { Task { await db.close() } }
-            let applied = try await schema.migrator().reset(db)
-            printLine("reset \(db.location): applied \(applied.count) migrations")
+            try await database.withDatabase { schema, db in
+                let applied = try await schema.migrator().reset(db)
+                printLine("reset \(db.location): applied \(applied.count) migrations")
+            }
         }
     }
 }
@@ -70,10 +70,10 @@ struct SeedCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run() async throws {
-        let (schema, db) = try await database.open()
-        defer { Task { await db.close() } }
-        try await schema.migrator().deploy(to: db)
-        let added = try await schema.seed(db)
-        printLine("\(schema.service): seeded \(added) rows")
+        try await database.withDatabase { schema, db in
+            try await schema.migrator().deploy(to: db)
+            let added = try await schema.seed(db)
+            printLine("\(schema.service): seeded \(added) rows")
+        }
     }
 }

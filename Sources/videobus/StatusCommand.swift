@@ -23,14 +23,13 @@ struct StatusCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let node = makeCallerNode(name: "status", registries: bus.registries, token: bus.token)
-        defer { Task { try? await node.shutdown(grace: .zero) } }
-        let snapshot: RegistryProtocol.Snapshot
-        do {
-            snapshot = try await node.registrySnapshot(timeout: .nanoseconds(Int64(timeout * 1e9)))
-        } catch {
-            FileHandle.standardError.write(Data("\(error.code.rawValue): \(error.message)\n".utf8))
-            throw ExitCode(3)
+        let snapshot = try await withCallerNode(name: "status", registries: bus.registries, token: bus.token) { node in
+            do {
+                return try await node.registrySnapshot(timeout: .nanoseconds(Int64(timeout * 1e9)))
+            } catch let error as BusError {
+                FileHandle.standardError.write(Data("\(error.code.rawValue): \(error.message)\n".utf8))
+                throw ExitCode(3)
+            }
         }
         if json {
             printLine(String(buffer: try JSONBody.encode(snapshot)))

@@ -30,13 +30,13 @@ struct TenantBusOptions: ParsableArguments {
 
     /// Calls `method` on a caller node; a bus error is printed as CODE: MESSAGE and exits as `videobus call` does.
     func call<Request, Response>(_ method: BusMethod<Request, Response>, _ request: Request) async throws -> Response {
-        let node = makeCallerNode(name: "tenant", registries: bus.registries, token: bus.token)
-        defer { Task { try? await node.shutdown(grace: .zero) } }
-        do {
-            return try await node.call(method, request, timeout: .nanoseconds(Int64(timeout * 1e9)))
-        } catch {
-            FileHandle.standardError.write(Data("\(error.code.rawValue): \(error.message)\n".utf8))
-            throw ExitCode(CallCommand.exitCode(for: error.code))
+        try await withCallerNode(name: "tenant", registries: bus.registries, token: bus.token) { node in
+            do {
+                return try await node.call(method, request, timeout: .nanoseconds(Int64(timeout * 1e9)))
+            } catch let error as BusError {
+                FileHandle.standardError.write(Data("\(error.code.rawValue): \(error.message)\n".utf8))
+                throw ExitCode(CallCommand.exitCode(for: error.code))
+            }
         }
     }
 }
