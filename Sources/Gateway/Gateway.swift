@@ -16,6 +16,14 @@ public enum Gateway {
         node: BusNode, routes: [HTTPRoute], configuration: GatewayConfiguration, metrics: PrometheusCollectorRegistry?, version: String = "0.1.0",
         directory: (any KeyDirectory)? = nil
     ) -> Router<GatewayRequestContext> {
+        router(bus: node, routes: routes, configuration: configuration, metrics: metrics, version: version, directory: directory)
+    }
+
+    /// The same router over any ``GatewayBus`` (in tests, services that answer from memory).
+    public static func router<Bus: GatewayBus>(
+        bus: Bus, routes: [HTTPRoute], configuration: GatewayConfiguration, metrics: PrometheusCollectorRegistry?, version: String = "0.1.0",
+        directory: (any KeyDirectory)? = nil
+    ) -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
         router.add(middleware: ErrorMiddleware())
         if metrics != nil { router.add(middleware: MetricsMiddleware()) }
@@ -23,14 +31,14 @@ public enum Gateway {
         for path in OperationalRoutes.paths { methods[path] = [.get] }
         router.add(middleware: MethodNotAllowedMiddleware(paths: methods))
         let authenticator = Authenticator(
-            directory: directory ?? IngestKeyDirectory(node: node),
+            directory: directory ?? IngestKeyDirectory(bus: bus),
             settings: .init(anonymousTenant: configuration.anonymousTenant, rateLimits: configuration.rateLimits)
         )
-        ServiceRoutes(node: node, routes: routes, timeout: seconds(configuration.callTimeoutSeconds), maxBodyBytes: configuration.maxBodyBytes,
+        ServiceRoutes(bus: bus, routes: routes, timeout: seconds(configuration.callTimeoutSeconds), maxBodyBytes: configuration.maxBodyBytes,
                       budget: BodyBudget(limit: configuration.maxBodyBytesInFlight), authenticator: authenticator).add(to: router)
         // Ready when every service a route calls has a serving instance.
         let dependencies = Array(Set(routes.map(\.service))).sorted()
-        OperationalRoutes(node: node, metrics: metrics, dependencies: dependencies, openAPI: OpenAPIDocument.json(routes: routes, version: version, anonymous: configuration.anonymousTenant != nil)).add(to: router)
+        OperationalRoutes(bus: bus, metrics: metrics, dependencies: dependencies, openAPI: OpenAPIDocument.json(routes: routes, version: version, anonymous: configuration.anonymousTenant != nil)).add(to: router)
         return router
     }
 

@@ -1,8 +1,15 @@
-/// Finds a key repeated in one JSON object, at any depth: Foundation's
-/// parser keeps one of them silently. The text must already be valid JSON
-/// (the scanner trusts its structure); keys compare after unescaping, so
-/// `"a"` and `"\u0061"` are the same key.
+/// What Foundation's parser lets through of a JSON text that RFC 8259 does
+/// not: a key repeated in one object, at any depth (the parser keeps one of
+/// them silently), and a comma before a closing bracket. The text must
+/// already have parsed (the scanner trusts its structure); keys compare
+/// after unescaping, so `"a"` and `"\u0061"` are the same key.
 enum JSONDuplicateKeys {
+    enum Finding: Equatable {
+        case repeatedKey(String)
+        /// `{"a": 1,}` or `[1,]`.
+        case trailingComma
+    }
+
     /// The first repeated key, or nil.
     static func first(in text: String) -> String? {
         Array(text.utf8).withUnsafeBytes { first(in: $0) }
@@ -10,25 +17,35 @@ enum JSONDuplicateKeys {
 
     /// The first repeated key, or nil.
     static func first(in bytes: UnsafeRawBufferPointer) -> String? {
+        if case .repeatedKey(let key) = firstFinding(in: bytes) { return key }
+        return nil
+    }
+
+    /// The first thing RFC 8259 refuses, in one pass.
+    static func firstFinding(in bytes: UnsafeRawBufferPointer) -> Finding? {
         // One entry per open container: the keys of an object (nil for an array), and whether a key comes next.
         var stack: [(keys: Set<String>?, expectingKey: Bool)] = []
+        var previous: UInt8 = 0  // the last byte outside strings that is not white space
         var index = 0
         while index < bytes.count {
             let byte = bytes[index]
             switch byte {
             case UInt8(ascii: "{"): stack.append((keys: [], expectingKey: true))
             case UInt8(ascii: "["): stack.append((keys: nil, expectingKey: false))
-            case UInt8(ascii: "}"), UInt8(ascii: "]"): if !stack.isEmpty { stack.removeLast() }
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                if previous == UInt8(ascii: ",") { return .trailingComma }
+                if !stack.isEmpty { stack.removeLast() }
             case UInt8(ascii: ","): if let last = stack.indices.last, stack[last].keys != nil { stack[last].expectingKey = true }
             case UInt8(ascii: "\""):
                 let (text, end) = string(bytes, from: index + 1)
                 index = end
                 if let last = stack.indices.last, stack[last].keys != nil, stack[last].expectingKey {
                     stack[last].expectingKey = false
-                    if stack[last].keys!.insert(text).inserted == false { return text }
+                    if stack[last].keys!.insert(text).inserted == false { return .repeatedKey(text) }
                 }
             default: break
             }
+            if byte != 0x20, byte != 0x0A, byte != 0x0D, byte != 0x09 { previous = byte }
             index += 1
         }
         return nil

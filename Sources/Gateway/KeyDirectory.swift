@@ -14,23 +14,30 @@ public protocol KeyDirectory: Sendable {
 
 /// The ingest service's `authenticate` and `anonymous` methods.
 public struct IngestKeyDirectory: KeyDirectory {
-    let node: BusNode
+    /// Asked once per key and cache lifetime, not per request: an existential costs nothing here.
+    let bus: any GatewayBus
     let timeout: TimeAmount
 
     public init(node: BusNode, timeout: TimeAmount = .seconds(5)) {
-        self.node = node
+        self.init(bus: node, timeout: timeout)
+    }
+
+    public init(bus: any GatewayBus, timeout: TimeAmount = .seconds(5)) {
+        self.bus = bus
         self.timeout = timeout
     }
 
     public func identity(forKey key: String) async throws(BusError) -> Identity {
-        let method = IngestContracts.authenticate
-        let principal = try await node.call(method.service, method.name, IngestContracts.AuthenticateRequest(key: key), as: IngestContracts.Principal.self, timeout: timeout)
-        return Identity(tenant: principal.tenantId, user: principal.userId, role: principal.role)
+        try await principal(IngestContracts.authenticate, IngestContracts.AuthenticateRequest(key: key))
     }
 
     public func anonymousIdentity(tenant: String) async throws(BusError) -> Identity {
-        let method = IngestContracts.anonymous
-        let principal = try await node.call(method.service, method.name, IngestContracts.AnonymousRequest(tenantName: tenant), as: IngestContracts.Principal.self, timeout: timeout)
+        try await principal(IngestContracts.anonymous, IngestContracts.AnonymousRequest(tenantName: tenant))
+    }
+
+    private func principal<Request: Contract>(_ method: BusMethod<Request, IngestContracts.Principal>, _ request: Request) async throws(BusError) -> Identity {
+        let answer = try await bus.callMethod(service: method.service, method: method.name, body: JSONBody.encode(request), timeout: timeout, idempotencyKey: nil, identity: nil)
+        let principal = try JSONBody.decode(IngestContracts.Principal.self, from: answer)
         return Identity(tenant: principal.tenantId, user: principal.userId, role: principal.role)
     }
 }

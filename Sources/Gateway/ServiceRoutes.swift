@@ -10,8 +10,8 @@ import NIOHTTP1
 /// ``HTTPRoute`` declares: the bus request is the JSON body with the path
 /// and query parameters added, and the answer is the service's JSON,
 /// forwarded as it is (lists move their next cursor into a `Link` header).
-struct ServiceRoutes: Sendable {
-    let node: BusNode
+struct ServiceRoutes<Bus: GatewayBus>: Sendable {
+    let bus: Bus
     let routes: [HTTPRoute]
     let timeout: TimeAmount
     let maxBodyBytes: Int
@@ -20,10 +20,11 @@ struct ServiceRoutes: Sendable {
 
     func add(to router: Router<GatewayRequestContext>) {
         for route in routes {
-            let handler = RouteHandler(route: route, node: node, timeout: timeout, maxBodyBytes: maxBodyBytes, budget: budget, authenticator: authenticator)
+            let handler = RouteHandler(route: route, timeout: timeout, maxBodyBytes: maxBodyBytes, budget: budget, authenticator: authenticator)
+            let bus = self.bus
             // Hummingbird matches with and without the trailing slash, as FastAPI clients use both.
             router.on(Self.routerPath(route.path), method: handler.httpMethod) { request, context in
-                try await handler.handle(request, context)
+                try await handler.handle(request, context, bus: bus)
             }
         }
     }
@@ -40,7 +41,6 @@ struct ServiceRoutes: Sendable {
 /// Serves one route.
 struct RouteHandler: Sendable {
     let route: HTTPRoute
-    let node: BusNode
     let timeout: TimeAmount
     let maxBodyBytes: Int
     let budget: BodyBudget
@@ -58,7 +58,9 @@ struct RouteHandler: Sendable {
         }
     }
 
-    func handle(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
+    /// `bus` comes with each request rather than living here, so that the
+    /// handler and its helpers stay one non-generic type.
+    func handle<Bus: GatewayBus>(_ request: Request, _ context: GatewayRequestContext, bus: Bus) async throws -> Response {
         // Who the request is for, before its body is read: an unknown caller costs no body budget.
         let identity = try await authenticator.authenticate(request, remoteAddress: context.remoteAddress)
         // The body's bytes count against the budget until the answer is made.
@@ -83,7 +85,7 @@ struct RouteHandler: Sendable {
         let busRequest = try Self.busRequest(body: fields, bytes: bytes, parameters: parameters)
         let answer: ByteBuffer
         do {
-            answer = try await node.call(service: route.service, method: route.method, body: busRequest, timeout: timeout, idempotencyKey: key, identity: identity)
+            answer = try await bus.callMethod(service: route.service, method: route.method, body: busRequest, timeout: timeout, idempotencyKey: key, identity: identity)
         } catch {
             throw APIError(error, service: route.service)
         }
@@ -134,8 +136,10 @@ struct RouteHandler: Sendable {
         guard let object = value as? [String: Any] else {
             throw APIError(.unprocessableContent, "body: expected a JSON object", code: "invalid-argument")
         }
-        if let key = data.withUnsafeBytes({ JSONDuplicateKeys.first(in: $0) }) {
-            throw APIError(.unprocessableContent, "body: the key \(key) appears twice in one object", code: "invalid-argument")
+        switch data.withUnsafeBytes({ JSONDuplicateKeys.firstFinding(in: $0) }) {
+        case .repeatedKey(let key): throw APIError(.unprocessableContent, "body: the key \(key) appears twice in one object", code: "invalid-argument")
+        case .trailingComma: throw APIError(.badRequest, "the body is not valid JSON", code: "invalid-argument")
+        case nil: break
         }
         // Services read numbers (money) from their text, exactly up to 38 significant digits; more would be cut without a word.
         if let number = MoneyText.firstOverlongNumber(inJSON: bytes.readableBytesView) {

@@ -19,4 +19,16 @@ import Testing
     func findsTheFirstRepeatedKey(_ json: String, _ key: String?) {
         #expect(JSONDuplicateKeys.first(in: json) == key)
     }
+
+    @Test(arguments: [
+        (#"{"a": 1,}"#, JSONDuplicateKeys.Finding.trailingComma),
+        ("[1, 2 ,\n\t]", .trailingComma),
+        (#"{"a": [{"b": 1},]}"#, .trailingComma),
+        (#"{"a": ",]", "b": ",}"}"#, nil),
+        (#"{"a": [], "b": {}}"#, nil),
+        (#"{"a": 1, "a": 2,}"#, .repeatedKey("a")),
+    ] as [(String, JSONDuplicateKeys.Finding?)])
+    func findsATrailingCommaOutsideStrings(_ json: String, _ finding: JSONDuplicateKeys.Finding?) {
+        #expect(Array(json.utf8).withUnsafeBytes { JSONDuplicateKeys.firstFinding(in: $0) } == finding)
+    }
 }
