@@ -81,11 +81,17 @@ struct GatewayCommand: AsyncParsableCommand {
             anonymousTenant: anonymousTenant, rateLimits: try rateLimits()
         )
         let application = Gateway.application(node: node, routes: ServiceCatalog.routes, configuration: configuration, metrics: metrics, group: group, logger: logger, version: Videobus.configuration.version) { channel in
-            printLine("videobus: gateway listening on http://\(configuration.host):\(channel.localAddress?.port ?? configuration.port)")
+            let address = "\(configuration.host):\(channel.localAddress?.port ?? configuration.port)"
+            printLine("videobus: gateway listening on http://\(address)")
+            Readiness.announce(role: "gateway", http: address)
         }
         lifetime.watchParentIfAsked()
-        let services = ServiceGroup(services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // The node only calls, so it is not a server to run: it is shut down once the HTTP server (stopped first) has drained.
+        let nodeShutdown = ClosureService {
+            try? await gracefulShutdown()
+            try await node.shutdown(grace: .zero)
+        }
+        let services = ServiceGroup(services: [nodeShutdown, application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await services.run()
-        try await node.shutdown(grace: .zero)
     }
 }

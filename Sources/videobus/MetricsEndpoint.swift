@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Prometheus
+import ServiceLifecycle
 
 /// Serves `GET /metrics` (Prometheus text format) from the process's metrics
 /// registry, on its own port so scrapers never compete with bus traffic.
@@ -29,6 +30,20 @@ struct MetricsEndpoint {
             }
             .bind(host: host, port: port)
             .get()
+    }
+}
+
+extension MetricsEndpoint {
+    /// A bound endpoint as a `Service` of its process's group: it serves
+    /// until the process shuts down, then closes.
+    struct Listener: Service {
+        let channel: any Channel
+
+        func run() async throws {
+            // Cancellation ends the wait too (it throws): the endpoint closes either way.
+            try? await gracefulShutdown()
+            try? await channel.close()
+        }
     }
 }
 

@@ -48,18 +48,23 @@ struct RegistryCommand: AsyncParsableCommand {
         registry.install(on: busNode)
         // Trapped before we listen: a SIGHUP's default action would end the registry.
         let hangups = secrets == nil ? nil : await UnixSignalsSequence(trapping: .sighup)
-        let reloads = Task { if let hangups { await Self.reload(registry, on: hangups, logger: logger) } }
-        defer { reloads.cancel() }
         let address = try await busNode.start()
-        printLine("videobus: registry listening on \(address.ipAddress ?? node.host):\(address.port ?? configuration.port)")
+        let bus = "\(address.ipAddress ?? node.host):\(address.port ?? configuration.port)"
+        printLine("videobus: registry listening on \(bus)")
         let metrics = try await node.startMetricsEndpoint(group: group)
         if let secrets { logger.info("registration needs a credential: \(secrets.services.count) services have one") }
-        let expiry = Task { await registry.expireLeases { logger.info("\($0)") } }
+        Readiness.announce(role: "registry", bus: bus)
         lifetime.watchParentIfAsked()
-        let services = ServiceGroup(services: [busNode], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        try await services.run()
-        expiry.cancel()
-        try? await metrics?.close()
+        // Started in this order, stopped in the reverse one: the node drains while leases still expire.
+        var services: [any Service] = metrics.map { [MetricsEndpoint.Listener(channel: $0)] } ?? []
+        services.append(ClosureService {
+            await cancelWhenGracefulShutdown { await registry.expireLeases { logger.info("\($0)") } }
+        })
+        if let hangups {
+            services.append(ClosureService { await cancelWhenGracefulShutdown { await Self.reload(registry, on: hangups, logger: logger) } })
+        }
+        services.append(busNode)
+        try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
     }
 
     /// Re-reads the credentials file on each SIGHUP, as an operator rotating

@@ -79,14 +79,25 @@ struct Serve: AsyncParsableCommand {
         }
 
         let address = try await busNode.start()
+        let bus = "\(address.ipAddress ?? node.host):\(address.port ?? 0)"
         // The first line on stdout tells a parent process (the load-test harness) where we listen.
-        printLine("videobus: \(service) listening on \(address.ipAddress ?? node.host):\(address.port ?? 0)")
+        printLine("videobus: \(service) listening on \(bus)")
         let metrics = try await node.startMetricsEndpoint(group: group)
         lifetime.watchParentIfAsked()
-        // The node first: on shutdown the relay and the others stop first, then the node drains.
-        let serviceGroup = ServiceGroup(services: [busNode] + running.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // Listening and migrated; registered too, unless there is no registry to be registered with.
+        var announcement: [any Service] = []
+        if let registry = configuration.registries.first, Readiness.isRequested {
+            let configuration = configuration
+            announcement = [RegistrationAnnouncement(role: service, bus: bus) {
+                try await Readiness.waitUntilRegistered(instance: configuration.identity.instance, registry: registry, configuration: configuration, group: group)
+            }]
+        } else {
+            Readiness.announce(role: service, bus: bus)
+        }
+        // Dependencies first: on shutdown the relay and the others stop first, then the node drains, then /metrics closes.
+        let services: [any Service] = metrics.map { [MetricsEndpoint.Listener(channel: $0)] } ?? []
+        let serviceGroup = ServiceGroup(services: services + [busNode] + running.services + announcement, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await serviceGroup.run()
-        try? await metrics?.close()
         await running.database?.close()
     }
 }

@@ -3,11 +3,9 @@ import BusRuntime
 import BusWire
 import Catalog
 import Foundation
-import NIOConcurrencyHelpers
-import NIOCore
-import NIOPosix
+import Logging
+import ServiceLifecycle
 import Storage
-import UnixSignals
 
 /// `videobus up`: the whole system locally, each part its own process.
 struct UpCommand: AsyncParsableCommand {
@@ -16,10 +14,12 @@ struct UpCommand: AsyncParsableCommand {
         abstract: "Run the registry, every service and the gateway locally, each as its own process.",
         discussion: """
             Services: \(ServiceCatalog.system.map(\.name).joined(separator: ", ")).
-            Logs are prefixed by process; a crashed process is restarted with backoff;
-            Ctrl-C drains every process and exits. Databases are SQLite files under --data-dir,
-            or with --postgres one database per service on that server (created if missing), owned and
-            migrated by the --postgres user and used by the service as a role of its own (videobus_<service>).
+            Logs are prefixed by process. Every port is chosen before its process starts and kept across
+            restarts (with 0, a free one on 127.0.0.1). A process that exits unexpectedly is restarted with
+            backoff (100 ms doubling to 5 s); one that exits 5 times within 60 s stops everything and up exits 1.
+            Ctrl-C or SIGTERM stops every process, the gateway first and the registry last, and exits.
+            Databases are SQLite files under --data-dir, or with --postgres one database per service on
+            that server (created if missing), owned and migrated by the --postgres user and used by the service as a role of its own (videobus_<service>).
             The bus gets a random token per run ($VIDEOBUS_TOKEN when set), and every service its own
             registration credential; children get them through their environment. The token and the
             registry's address are written to --data-dir (bus-token, mode 0600; registry-address), where
@@ -46,60 +46,64 @@ struct UpCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
-        let ports = NIOLockedValueBox<[String: Int]>([:])
-        let supervisor = Supervisor(onLine: { name, line in
-            // Children print "… listening on host:port" first: remember where.
-            guard let range = line.range(of: " listening on "), let port = Int(line[range.upperBound...].split(separator: ":").last ?? "") else { return }
-            ports.withLockedValue { if $0[name] == nil { $0[name] = port } }
-        })
-        func waitForPort(_ name: String) async throws -> Int {
-            let deadline = ContinuousClock.now + .seconds(60)
-            while ContinuousClock.now < deadline {
-                if let port = ports.withLockedValue({ $0[name] }) { return port }
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            throw ValidationError("\(name) did not start listening within 60 s")
-        }
-
+        let console = UpConsole()
         let services = ServiceCatalog.system.map(\.name)
+        // Every port is decided here, once, so a restarted child comes back where its dependents look for it.
+        let registryPort = try PortReservation(port: self.registryPort)
+        let gatewayPort = try PortReservation(port: self.port)
+        let servicePorts = try services.map { _ in try PortReservation(port: 0) }
+        defer { for reservation in [registryPort, gatewayPort] + servicePorts { reservation.release() } }
         let secrets = try BusSecrets.create(services: services, in: LocalBus(dataDir: dataDir))
         defer { secrets.remove() }
+
+        let registry = "127.0.0.1:\(registryPort.port)"
+        let common = ["--compression", compression.rawValue, "--threads", "\(threads)"]
         let tokenOnly = ["VIDEOBUS_TOKEN": secrets.token]
-        try supervisor.start(.init(
-            name: "registry", arguments: ["registry", "--port", "\(registryPort)", "--credentials", secrets.local.credentialsFile.path, "--compression", compression.rawValue, "--threads", "\(threads)"],
-            colour: 5, environment: tokenOnly
-        ))
-        let registry = "127.0.0.1:\(try await waitForPort("registry"))"
-        try secrets.announce(registry: registry)
-        for (index, service) in services.enumerated() {
-            let databaseFlags = try await databaseFlags(for: service)
-            try supervisor.start(.init(
-                name: service, arguments: ["serve", service, "--registry", registry, "--compression", compression.rawValue, "--threads", "\(threads)"] + databaseFlags, colour: 2 + index,
-                environment: tokenOnly.merging(["VIDEOBUS_SERVICE_CREDENTIAL": secrets.credentials[service]!]) { $1 }
-            ))
-            _ = try await waitForPort(service)
-        }
-        var gateway = ["gateway", "--port", "\(port)", "--registry", registry, "--compression", compression.rawValue, "--threads", "\(threads)"]
-        if anonymousTenant != "none" { gateway += ["--anonymous-tenant", anonymousTenant] }
-        gateway += rateLimit.flatMap { ["--rate-limit", $0] }
-        try supervisor.start(.init(name: "gateway", arguments: gateway, colour: 6, environment: tokenOnly))
-        let gatewayPort = try await waitForPort("gateway")
-        Task {
-            // Announce readiness once the gateway says so.
-            for _ in 0..<600 {
-                if (try? await httpStatus(port: gatewayPort, path: "/readyz")) == 200 {
-                    supervisor.say("ready: http://127.0.0.1:\(gatewayPort)/api/video-analysis/ (docs: http://127.0.0.1:\(gatewayPort)/docs)")
-                    return
-                }
-                try? await Task.sleep(for: .milliseconds(100))
+        let registryChild = SupervisedChild(
+            .init(name: "registry", arguments: ["registry", "--port", "\(registryPort.port)", "--credentials", secrets.local.credentialsFile.path] + common, colour: 5, environment: tokenOnly),
+            console: console
+        ) { _, first in
+            guard first else { return }
+            do {
+                try secrets.announce(registry: registry)
+            } catch {
+                console.say("\(error)")
             }
         }
+        var serviceChildren: [SupervisedChild] = []
+        for (index, service) in services.enumerated() {
+            let database = try await databaseSettings(for: service)
+            serviceChildren.append(SupervisedChild(
+                .init(
+                    name: service, arguments: ["serve", service, "--port", "\(servicePorts[index].port)", "--registry", registry] + common + database.flags, colour: 2 + index,
+                    environment: tokenOnly.merging(database.environment) { $1 }.merging(["VIDEOBUS_SERVICE_CREDENTIAL": secrets.credentials[service]!]) { $1 }
+                ),
+                after: [registryChild], console: console
+            ))
+        }
+        var gateway = ["gateway", "--port", "\(gatewayPort.port)", "--registry", registry] + common
+        if anonymousTenant != "none" { gateway += ["--anonymous-tenant", anonymousTenant] }
+        gateway += rateLimit.flatMap { ["--rate-limit", $0] }
+        let url = "http://127.0.0.1:\(gatewayPort.port)"
+        // Started last, once every service is registered: the URL printed then answers at once.
+        let gatewayChild = SupervisedChild(.init(name: "gateway", arguments: gateway, colour: 6, environment: tokenOnly), after: [registryChild] + serviceChildren, console: console) { _, first in
+            if first { console.say("ready: \(url)/api/video-analysis/ (docs: \(url)/docs)") }
+        }
 
-        for await _ in signals { break }
-        supervisor.say("draining")
-        await supervisor.stop(order: ["gateway"] + services.reversed() + ["registry"])
-        supervisor.say("stopped")
+        // Started in this order, stopped in the reverse one: the gateway first, the registry last.
+        let children = [registryChild] + serviceChildren + [gatewayChild]
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: children.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: Logger(label: "videobus.up")
+        ))
+        do {
+            try await group.run()
+        } catch {
+            console.say("stopped: \(error)")
+            throw ExitCode.failure
+        }
+        console.say("stopped")
     }
 
     /// SQLite under --data-dir, or a database of its own on the --postgres
@@ -108,51 +112,40 @@ struct UpCommand: AsyncParsableCommand {
     /// if missing, a fresh random password each run) that row-level security
     /// binds. Both URLs reach the child through its environment, never its
     /// command line, where `ps` would show the password.
-    private func databaseFlags(for service: String) async throws -> [String] {
+    private func databaseSettings(for service: String) async throws -> (flags: [String], environment: [String: String]) {
         guard let postgres else {
             try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
-            return ["--database-url", "file:\(dataDir)/\(service).db"]
+            return (["--database-url", "file:\(dataDir)/\(service).db"], [:])
         }
         let name = "videobus_" + service.replacingOccurrences(of: "-", with: "_")
         let password = (0..<4).map { _ in String(UInt64.random(in: 0...UInt64.max), radix: 16) }.joined()
         let admin = try await openDatabase(DatabaseURL(postgres))
-        defer { Task { await admin.close() } }
-        let exists = try await admin.read { try $0.queryFirst("SELECT 1 AS x FROM pg_database WHERE datname = \(name)") != nil }
-        if !exists { try await admin.withoutTransaction { try $0.execute("CREATE DATABASE \(raw: name)") } }
-        try await admin.withoutTransaction { session in
-            try session.executeScript("""
-                DO $$ BEGIN
-                    CREATE ROLE \(name) LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
-                EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-                END $$;
-                ALTER ROLE \(name) PASSWORD '\(password)'
-                """)
+        do {
+            let exists = try await admin.read { try $0.queryFirst("SELECT 1 AS x FROM pg_database WHERE datname = \(name)") != nil }
+            if !exists { try await admin.withoutTransaction { try $0.execute("CREATE DATABASE \(raw: name)") } }
+            try await admin.withoutTransaction { session in
+                try session.executeScript("""
+                    DO $$ BEGIN
+                        CREATE ROLE \(name) LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+                    EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+                    END $$;
+                    ALTER ROLE \(name) PASSWORD '\(password)'
+                    """)
+            }
+        } catch {
+            await admin.close()
+            throw error
         }
+        await admin.close()
         guard var owner = URLComponents(string: postgres) else { throw ValidationError("--postgres is not a URL") }
         owner.path = "/" + name
         var runtime = owner
         runtime.user = name
         runtime.password = password
-        setenv(ServiceCatalog.databaseVariable(for: service), runtime.string!, 1)
-        setenv(ServiceCatalog.migrationsDatabaseVariable(for: service), owner.string!, 1)
-        return []
-    }
-}
-
-/// The status of a GET on loopback, for the readiness probe.
-private func httpStatus(port: Int, path: String) async throws -> Int {
-    let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-        .connect(host: "127.0.0.1", port: port) { channel in
-            channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
-        }
-    return try await channel.executeThenClose { inbound, outbound in
-        try await outbound.write(ByteBuffer(string: "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"))
-        var head = ""
-        for try await chunk in inbound {
-            head += String(buffer: chunk)
-            if head.contains("\r\n") { break }
-        }
-        return Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
+        return ([], [
+            ServiceCatalog.databaseVariable(for: service): runtime.string!,
+            ServiceCatalog.migrationsDatabaseVariable(for: service): owner.string!,
+        ])
     }
 }
 
